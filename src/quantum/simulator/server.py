@@ -1,0 +1,27 @@
+"""Run the simulator under uvicorn."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from quantum.simulator.app import create_app
+from quantum.simulator.config import SimulatorConfig
+
+log = logging.getLogger(__name__)
+
+
+def serve(config: SimulatorConfig) -> None:
+    app = create_app(config)
+    uvicorn.run(
+        app,
+        host=config.host,
+        port=config.port,
+        loop="auto",
+        http="auto",
+        ws="websockets",
+        access_log=False,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+    )
