@@ -99,6 +99,9 @@ class RealtimeHub:
                 if type_code in MARKET_TYPES:
                     code, _ = split_stock_code(item)
                     index[code][item].add(type_code)
+        market = self._sim.market
+        for code in index.keys() - self._items_by_code.keys():
+            market.state(code)  # catch up before watching: history is not realtime
         self._items_by_code = {
             code: {item: frozenset(types) for item, types in items.items()}
             for code, items in index.items()

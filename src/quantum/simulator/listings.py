@@ -77,7 +77,7 @@ class Listing:
     sector: str
     size_class: str
     listing_date: date
-    settlement_month: int
+    settlement_month: str  # "12", two digits, as Kiwoom's setl_mm
 
 
 def _positive(field: str, text: str) -> int:
@@ -112,7 +112,7 @@ def _parse(row: dict[str, str]) -> Listing:
         sector=row["sector"].strip(),
         size_class=row["size_class"],
         listing_date=datetime.strptime(row["listing_date"], "%Y%m%d").date(),
-        settlement_month=month,
+        settlement_month=f"{month:02d}",
     )
 
 

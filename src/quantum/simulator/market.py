@@ -18,13 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from operator import attrgetter
-from typing import Literal
+from typing import Any, Literal
 
 from quantum.simulator.clock import KST, SimClock
 from quantum.simulator.history import Bar, aggregate_minutes, daily_history
 from quantum.simulator.listings import Listing
-from quantum.simulator.pricing import BOOK_LEVELS, PriceWalk, round_tick
-from quantum.simulator.rules import PriceLimits, is_on_tick, price_limits, tick_down, tick_up
+from quantum.simulator.pricing import PriceWalk, round_tick
+from quantum.simulator.rules import PriceLimits, is_on_tick, price_limits
 from quantum.simulator.sessions import KrxCalendar, Phase
 
 #: Trading days per year of generated history.
@@ -56,9 +56,13 @@ class Trade:
     buyer_initiated: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StockState:
-    """A snapshot of one stock; ``open/high/low`` are None before the day's first trade."""
+    """A snapshot of one stock; ``open/high/low`` are None before the day's first trade.
+
+    Each call returns a fresh copy (not frozen only because frozen dataclasses are
+    ~10x slower to build, and one is built per step while listeners are attached).
+    """
 
     code: str
     trading_date: date
@@ -85,9 +89,11 @@ _HOT = (
 _load = attrgetter(*_HOT)
 
 
-def _store(st: _Stock, values: tuple[object, ...]) -> None:
-    for name, value in zip(_HOT, values, strict=True):
-        setattr(st, name, value)
+def _store(st: _Stock, values: tuple[Any, ...]) -> None:
+    """The inverse of ``_load`` (one unpacking: much faster than ``setattr`` in a loop)."""
+    (st.last, st.open, st.high, st.low, st.volume, st.turnover, st.step, st.quote_price,
+     st.m_idx, st.m_start, st.m_open, st.m_high, st.m_low, st.m_close, st.m_vol, st.m_turn,
+     ) = values  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +110,9 @@ class _Stock:
 
     __slots__ = (
         "base", "book", "book_step", "busy", "code", "day", "finished", "high", "history",
-        "last", "last_trade", "limits", "listing", "listing_base", "low", "m_close", "m_high", "m_idx",
-        "m_low", "m_open", "m_start", "m_turn", "m_vol", "minutes", "open", "quote_price",
-        "step", "step_at", "turnover", "volume", "walk",
+        "last", "last_trade", "limits", "listing", "listing_base", "low", "m_close",
+        "m_high", "m_idx", "m_low", "m_open", "m_start", "m_turn", "m_vol", "minutes",
+        "open", "quote_price", "step", "step_at", "turnover", "volume", "walk",
     )  # fmt: skip
 
     def __init__(self, listing: Listing, day: date, base: int, walk: PriceWalk) -> None:
@@ -116,10 +122,8 @@ class _Stock:
         self.history: list[Bar] | None = None
         self.finished: list[Bar] = []  # simulated days already over
         self.minutes: list[Bar] = []  # finished minute bars, all simulated days
-        self.busy = False  # inside a listener call: no re-entrant stepping
-        self.step_at: datetime | None = None
-        self.book: tuple[list[list[int]], list[list[int]]] | None = None
-        self.book_step = -1
+        self.busy = False  # while stepping (and calling listeners): no re-entrant stepping
+        self.step_at: datetime | None = None  # the time of the step listeners are told of
         self.new_day(day, base, walk)
 
     def new_day(self, day: date, base: int, walk: PriceWalk) -> None:
@@ -131,7 +135,8 @@ class _Stock:
         self.low: int | None = None
         self.volume = self.turnover = self.step = 0
         self.last_trade: Trade | None = None
-        self.book, self.book_step = None, -1
+        self.book: tuple[list[list[int]], list[list[int]]] | None = None
+        self.book_step = -1
         self.m_start: datetime | None = None
         self.m_idx = _NO_MINUTE
         self.m_open = self.m_high = self.m_low = self.m_close = self.m_vol = self.m_turn = 0
@@ -224,7 +229,7 @@ class Market:
         )
 
     def take(self, code: str, book_side: Literal["bid", "ask"], price: int, qty: int) -> None:
-        """Remove ``qty`` at ``price`` from the market maker's ``book_side`` until the next quote."""
+        """Remove ``qty`` at ``price`` from the market maker's ``book_side`` till the next quote."""
         bids, asks = self._quote(self._advanced(code))
         if book_side not in ("bid", "ask"):
             raise ValueError(f"book_side must be 'bid' or 'ask', got {book_side!r}")
@@ -313,8 +318,8 @@ class Market:
             schedule = self.calendar.schedule(day)
             window = schedule.window(Phase.CONTINUOUS) if schedule else None
             if window is None:
-                noon = datetime.combine(day, time(9), tzinfo=KST)
-                info = _Day(noon, noon, 0)
+                nine = datetime.combine(day, time(9), tzinfo=KST)
+                info = _Day(nine, nine, 0)  # not a trading day: no steps
             else:
                 total = (window[1] - window[0]).total_seconds()
                 info = _Day(window[0], window[1], math.ceil(total / self.step_seconds - 1e-9))
@@ -359,62 +364,69 @@ class Market:
         st.m_start, st.m_idx = None, _NO_MINUTE
 
     def _run(self, st: _Stock, target: int) -> None:
-        """Step ``st`` until it has taken ``target`` steps today (the hot loop: locals only)."""
+        """Step ``st`` until it has taken ``target`` steps today (the hot loop: locals only).
+
+        ``st.busy`` is set throughout, so a listener's calls see the stock as of
+        the step it is told about instead of stepping it re-entrantly.
+        """
         k = st.step
         if k >= target:
             return
         info = self._day(st.day)
         walk, base, limits, listeners = st.walk, st.base, st.limits, self._listeners
         step, trade_qty, rand = walk.step, walk.trade_qty, walk.rng.random
-        step_seconds, minutes = self.step_seconds, st.minutes
+        step_seconds, minutes, code = self.step_seconds, st.minutes, st.code
         (last, opening, high, low, volume, turnover, _, _,
          m_idx, m_start, m_open, m_high, m_low, m_close, m_vol, m_turn) = _load(st)  # fmt: skip
         price = qty = 0
         buyer = False
-        while k < target:
-            offset = k * step_seconds
-            if opening is None or high is None or low is None:
-                price = walk.open_price(base, limits)
-                opening = high = low = price
-            else:
-                price = step(last, limits, base)
-                if price > high:
-                    high = price
-                elif price < low:
-                    low = price
-            qty = trade_qty(price)
-            buyer = price > last if price != last else rand() < 0.5
-            value = price * qty
-            last, volume, turnover, k = price, volume + qty, turnover + value, k + 1
-            idx = int(offset // 60.0)
-            if idx != m_idx:
-                if m_start is not None:
-                    minutes.append(Bar(m_start, m_open, m_high, m_low, m_close, m_vol, m_turn))
-                m_idx, m_start = idx, info.start + idx * _MINUTE
-                m_open = m_high = m_low = m_close = price
-                m_vol, m_turn = qty, value
-            else:
-                if price > m_high:
-                    m_high = price
-                elif price < m_low:
-                    m_low = price
-                m_close, m_vol, m_turn = price, m_vol + qty, m_turn + value
-            if listeners:
-                _store(st, (last, opening, high, low, volume, turnover, k, price,
-                            m_idx, m_start, m_open, m_high, m_low, m_close, m_vol, m_turn))  # fmt: skip
-                st.step_at = info.start + timedelta(seconds=offset)
-                st.last_trade = trade = Trade(st.step_at, price, qty, buyer)
-                st.busy = True
-                try:
-                    self._notify(st, trade)
-                finally:
-                    st.busy = False
-                # A listener may have recorded user trades: pick their effects up.
-                (last, opening, high, low, volume, turnover, _, _,
-                 m_idx, m_start, m_open, m_high, m_low, m_close, m_vol, m_turn) = _load(st)  # fmt: skip
+        st.busy = True
+        try:
+            while k < target:
+                offset = k * step_seconds
+                if opening is None or high is None or low is None:
+                    price = walk.open_price(base, limits)
+                    opening = high = low = price
+                else:
+                    price = step(last, limits, base)
+                    if price > high:
+                        high = price
+                    elif price < low:
+                        low = price
+                qty = trade_qty(price)
+                buyer = price > last if price != last else rand() < 0.5
+                value = price * qty
+                last, volume, turnover, k = price, volume + qty, turnover + value, k + 1
+                idx = int(offset // 60.0)
+                if idx != m_idx:
+                    if m_start is not None:
+                        minutes.append(Bar(m_start, m_open, m_high, m_low, m_close, m_vol, m_turn))
+                    m_idx, m_start = idx, info.start + idx * _MINUTE
+                    m_open = m_high = m_low = m_close = price
+                    m_vol, m_turn = qty, value
+                else:
+                    if price > m_high:
+                        m_high = price
+                    elif price < m_low:
+                        m_low = price
+                    m_close, m_vol, m_turn = price, m_vol + qty, m_turn + value
+                if listeners:
+                    _store(st, (last, opening, high, low, volume, turnover, k, price, m_idx,
+                                m_start, m_open, m_high, m_low, m_close, m_vol,
+                                m_turn))  # fmt: skip
+                    st.step_at = info.start + timedelta(seconds=offset)
+                    st.last_trade = trade = Trade(st.step_at, price, qty, buyer)
+                    state = st.snapshot()
+                    for cb in tuple(listeners):
+                        cb(code, state, trade)
+                    # A listener may have recorded user trades: pick their effects up.
+                    (last, opening, high, low, volume, turnover, _, _, m_idx, m_start,
+                     m_open, m_high, m_low, m_close, m_vol, m_turn) = _load(st)  # fmt: skip
+        finally:
+            st.busy = False
         if not listeners:
-            _store(st, (last, opening, high, low, volume, turnover, k, price,
-                        m_idx, m_start, m_open, m_high, m_low, m_close, m_vol, m_turn))  # fmt: skip
+            _store(st, (last, opening, high, low, volume, turnover, k, price, m_idx,
+                        m_start, m_open, m_high, m_low, m_close, m_vol, m_turn))  # fmt: skip
             at = info.start + timedelta(seconds=(k - 1) * step_seconds)
             st.last_trade = Trade(at, price, qty, buyer)
 
@@ -424,26 +436,9 @@ class Market:
             for cb in tuple(self._listeners):
                 cb(st.code, state, trade)
 
-    def _quote(self, st: _Stock) -> tuple[list[list[int]], list[list[int]]]:
+    @staticmethod
+    def _quote(st: _Stock) -> tuple[list[list[int]], list[list[int]]]:
         """The book of the current step, quoted around that step's price on first use."""
-        if st.book is not None and st.book_step == st.step:
-            return st.book
-        walk, limits, price = st.walk, st.limits, st.quote_price
-        walk.reseed_book(st.step)
-        bids: list[list[int]] = []
-        asks: list[list[int]] = []
-        level_price = limits.clamp(price)
-        for level in range(1, BOOK_LEVELS + 1):
-            bids.append([level_price, walk.book_qty(level_price, level)])
-            below = tick_down(level_price)
-            if below < limits.lower or below == level_price:
-                break
-            level_price = below
-        level_price = tick_up(limits.clamp(price))
-        for level in range(1, BOOK_LEVELS + 1):
-            if level_price > limits.upper:
-                break
-            asks.append([level_price, walk.book_qty(level_price, level)])
-            level_price = tick_up(level_price)
-        st.book, st.book_step = (bids, asks), st.step
+        if st.book is None or st.book_step != st.step:
+            st.book, st.book_step = st.walk.quote(st.quote_price, st.limits, st.step), st.step
         return st.book

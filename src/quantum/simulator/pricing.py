@@ -23,7 +23,7 @@ import math
 import random
 from datetime import date
 
-from quantum.simulator.rules import PriceLimits, floor_tick, tick_size
+from quantum.simulator.rules import PriceLimits, floor_tick, tick_down, tick_size, tick_up
 
 #: Chance that one step moves the price at all.
 MOVE_PROB = 0.15
@@ -159,3 +159,29 @@ class PriceWalk:
         depth = 0.6 + 0.1 * level
         notional = BOOK_NOTIONAL * self.liquidity_scale * depth * self.book_rng.uniform(0.5, 1.5)
         return max(1, math.floor(notional / price))
+
+    def quote(
+        self, price: int, limits: PriceLimits, step: int
+    ) -> tuple[list[list[int]], list[list[int]]]:
+        """The market maker's book of step ``step`` around ``price``: ``([price, qty], …)``.
+
+        Bids from ``price`` down, asks from one tick above it up, :data:`BOOK_LEVELS`
+        each, best first; levels beyond the price limits are left out.
+        """
+        self.reseed_book(step)
+        bids: list[list[int]] = []
+        asks: list[list[int]] = []
+        level_price = limits.clamp(price)
+        for level in range(1, BOOK_LEVELS + 1):
+            bids.append([level_price, self.book_qty(level_price, level)])
+            below = tick_down(level_price)
+            if below < limits.lower or below == level_price:
+                break
+            level_price = below
+        level_price = tick_up(limits.clamp(price))
+        for level in range(1, BOOK_LEVELS + 1):
+            if level_price > limits.upper:
+                break
+            asks.append([level_price, self.book_qty(level_price, level)])
+            level_price = tick_up(level_price)
+        return bids, asks

@@ -155,13 +155,18 @@ async def dostk(request: Request) -> Response:
     if api_id:
         sim.count_request(api_id)
     category = CATEGORY_BY_SEGMENT.get(segment)
+    if category is None:
+        return json_response(
+            {"return_code": 1, "return_msg": "잘못된 요청입니다[1504:해당 URI는 존재하지 않습니다]"},
+            404,
+        )
     try:
         if not api_id:
             raise TrError.code(1501)
         spec = TRS.get(api_id)
         if spec is None:
             raise TrError.code(1505, api_id=api_id)
-        if category is None or spec.category is not category:
+        if spec.category is not category:
             raise TrError.code(1504, api_id=api_id)
         token = sim.tokens.resolve(_bearer_token(request))
         if token is None:

@@ -20,7 +20,7 @@ def serve(config: SimulatorConfig) -> None:
         port=config.port,
         loop="auto",
         http="auto",
-        ws="websockets",
+        ws="websockets-sansio",
         access_log=False,
         log_level="info",
         timeout_graceful_shutdown=5,

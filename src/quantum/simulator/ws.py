@@ -288,6 +288,8 @@ class Session:
         config = self._sim.config.websocket
         while not self._closing:
             await asyncio.sleep(config.ping_interval_seconds)
+            if self.silent:
+                continue  # a silenced socket sends no PING, so none can be missed
             if self.awaiting_echo:
                 self.missed_pings += 1
             if self.missed_pings >= config.max_missed_pings:

@@ -58,7 +58,8 @@ def test_numbers_and_dates_are_sane(listings: dict[str, Listing]) -> None:
         assert item.face_value > 0
         assert item.sector
         assert date(1950, 1, 1) <= item.listing_date <= date.today()
-        assert 1 <= item.settlement_month <= 12
+        assert len(item.settlement_month) == 2
+        assert 1 <= int(item.settlement_month) <= 12
 
 
 @pytest.mark.parametrize(
@@ -86,7 +87,7 @@ def test_samsung_row_is_typed(listings: dict[str, Listing]) -> None:
     samsung = listings["005930"]
     assert samsung.face_value == 100
     assert samsung.listing_date == date(1975, 6, 11)
-    assert samsung.settlement_month == 12
+    assert samsung.settlement_month == "12"
     assert samsung.size_class == "대형주"
 
 
@@ -101,7 +102,7 @@ def test_loads_a_custom_file(tmp_path: Path) -> None:
     other = "0126Z0,예시종목,KOSDAQ,1234,1000000,500,제약,,20250102,3"
     loaded = load_listings(write(tmp_path, other, GOOD_ROW))
     assert list(loaded) == ["005930", "0126Z0"]
-    assert loaded["0126Z0"].settlement_month == 3
+    assert loaded["0126Z0"].settlement_month == "03"
     assert loaded["0126Z0"].size_class == ""
 
 

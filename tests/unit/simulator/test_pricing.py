@@ -143,3 +143,26 @@ def test_book_quote_depends_only_on_step() -> None:
     assert [a.book_qty(70_000, n) for n in range(1, 11)] != [
         b.book_qty(70_000, n) for n in range(1, 11)
     ]
+
+
+def test_quote_is_ten_levels_each_side_on_the_grid() -> None:
+    walk = PriceWalk(1, "005930", DAY)
+    limits = price_limits(1_995)
+    bids, asks = walk.quote(2_000, limits, step=3)
+    assert [price for price, _ in bids] == list(range(2_000, 1_990, -1))  # tick 1 below 2,000
+    assert [price for price, _ in asks] == list(range(2_005, 2_055, 5))  # tick 5 from 2,000
+    assert all(qty > 0 for _, qty in bids + asks)
+    assert walk.quote(2_000, limits, step=3) == (bids, asks)
+
+
+def test_quote_is_clipped_at_the_price_limits() -> None:
+    walk = PriceWalk(1, "005930", DAY)
+    limits = price_limits(70_000)
+    bids, asks = walk.quote(limits.upper, limits, step=0)
+    assert asks == []
+    assert len(bids) == BOOK_LEVELS
+    bids, asks = walk.quote(limits.lower + 50, limits, step=0)  # 49,000: tick 50
+    assert [price for price, _ in bids] == [limits.lower + 50, limits.lower]
+    assert len(asks) == BOOK_LEVELS
+    bids, _ = walk.quote(1, price_limits(1), step=0)
+    assert [price for price, _ in bids] == [1]

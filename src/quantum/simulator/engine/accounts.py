@@ -115,16 +115,16 @@ class Account:
         self.reserved_cash -= amount
 
     def reserve_shares(self, code: str, qty: int) -> None:
-        position = self._position(code)
-        if not 0 <= qty <= position.sellable_qty:
-            raise ValueError(f"cannot reserve {qty} of {position.sellable_qty} sellable {code}")
-        position.reserved_qty += qty
+        sellable = self.holding(code).sellable_qty
+        if not 0 <= qty <= sellable:
+            raise ValueError(f"cannot reserve {qty} of {sellable} sellable {code}")
+        self._position(code).reserved_qty += qty
 
     def release_shares(self, code: str, qty: int) -> None:
-        position = self._position(code)
-        if not 0 <= qty <= position.reserved_qty:
-            raise ValueError(f"cannot release {qty} of {position.reserved_qty} reserved {code}")
-        position.reserved_qty -= qty
+        reserved = self.holding(code).reserved_qty
+        if not 0 <= qty <= reserved:
+            raise ValueError(f"cannot release {qty} of {reserved} reserved {code}")
+        self._position(code).reserved_qty -= qty
         self._forget_if_empty(code)
 
     def settle_buy(self, code: str, qty: int, amount: int, commission: int, release: int) -> None:
@@ -144,9 +144,10 @@ class Account:
         The shares leave at the average purchase price, so the average of what
         remains is unchanged; the P&L is proceeds − fees − that cost.
         """
+        reserved = self.holding(code).reserved_qty
+        if not 0 < qty <= reserved:
+            raise ValueError(f"cannot deliver {qty} of {reserved} reserved {code}")
         position = self._position(code)
-        if not 0 < qty <= position.reserved_qty:
-            raise ValueError(f"cannot deliver {qty} of {position.reserved_qty} reserved {code}")
         cost = position.purchase_amount * qty // position.qty
         buy_fee = position.purchase_commission * qty // position.qty
         pnl = amount - commission - tax - cost

@@ -42,10 +42,8 @@ class BookFill:
         return self.order_no is None
 
 
-def _crosses(side: Side, price: int, limit: int | None) -> bool:
-    """Whether a taker on ``side`` with ``limit`` (None = any price) may trade at ``price``."""
-    if limit is None:
-        return True
+def crosses(side: Side, limit: int, price: int) -> bool:
+    """Whether a ``side`` order limited at ``limit`` may trade at ``price``."""
     return price <= limit if side is Side.BUY else price >= limit
 
 
@@ -116,7 +114,7 @@ class OrderBook:
         fills: list[BookFill] = []
         left = qty
         for price, order_no, available in self._opposite(side, account_no):
-            if left <= 0 or not _crosses(side, price, limit_price):
+            if left <= 0 or (limit_price is not None and not crosses(side, limit_price, price)):
                 break
             take = min(left, available)
             fills.append(BookFill(price, take, order_no))

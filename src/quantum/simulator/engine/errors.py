@@ -24,7 +24,6 @@ class RejectReason(StrEnum):
     ORDER_NOT_OPEN = "order_not_open"
     QUANTITY_EXCEEDS_REMAINING = "quantity_exceeds_remaining"
     UNKNOWN_ORDER_TYPE = "unknown_order_type"
-    NO_QUOTE = "no_quote"  # best/first/mid pricing found no quote to price against
 
 
 class OrderRejected(Exception):

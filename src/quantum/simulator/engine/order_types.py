@@ -114,3 +114,12 @@ def normalize_code(trde_tp: str | int) -> str:
 def lookup(trde_tp: str | int) -> OrderTypeSpec | None:
     """The spec for ``trde_tp``, or None for a code KRX does not know."""
     return ORDER_TYPES.get(normalize_code(trde_tp))
+
+
+#: What a modify turns a type that takes no price into: 정정 always carries a price.
+MODIFY_WITHOUT_PRICE_BECOMES = "0"
+
+
+def modified_type(spec: OrderTypeSpec) -> OrderTypeSpec:
+    """The type of the new order a modify creates (a priced type keeps its own)."""
+    return spec if spec.needs_price else ORDER_TYPES[MODIFY_WITHOUT_PRICE_BECOMES]

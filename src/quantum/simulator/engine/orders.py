@@ -194,6 +194,17 @@ class Order:
         self.remaining = 0
         return stopped
 
+    def withdraw(self, qty: int) -> None:
+        """Take ``qty`` off the remainder (cancel / modify); taking it all cancels the order."""
+        if not 0 < qty <= self.remaining:
+            raise IllegalTransitionError(
+                f"order {self.order_no}: withdraw {qty} with {self.remaining} remaining"
+            )
+        if qty == self.remaining:
+            self.end(OrderStatus.CANCELLED)
+        else:
+            self.remaining -= qty
+
     def snapshot(self) -> Order:
         """An independent copy, so an event keeps the state it was sent with."""
         copy = dataclasses.replace(self)

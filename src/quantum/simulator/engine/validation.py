@@ -90,8 +90,9 @@ def check_stop(spec: OrderTypeSpec, stop_price: int | None, state: StockState) -
 
 
 def _quote(price: int | None, what: str) -> int:
+    """A quote a best/first/mid order needs; none (a locked limit) means KRX refuses the type."""
     if price is None:
-        raise OrderRejected(_R.NO_QUOTE, f"no {what} to price the order against")
+        raise OrderRejected(_R.ORDER_TYPE_NOT_IN_SESSION, f"no {what} to price the order against")
     return price
 
 

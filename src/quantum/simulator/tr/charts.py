@@ -65,6 +65,9 @@ def _base_date(body: Body, name: str = "base_dt", required: bool = True) -> date
     if not raw and not required:
         return None
     try:
+        # strptime alone takes "2026112" (one-digit day) for 2026-11-02.
+        if len(raw) != 8 or not raw.isdigit():
+            raise WireFormatError(f"not a YYYYMMDD date: {raw!r}")
         return parse_date(raw)
     except WireFormatError as exc:
         raise TrError.code(1517, param=name, reason="YYYYMMDD 형식이어야 합니다") from exc
@@ -112,9 +115,14 @@ def _period_chart(list_key: str, period: str | None, extended: bool = True) -> H
         listing = requested_stock(ctx, body)
         newest = _base_date(body)
         choice_field(body, "upd_stkpc_tp", ADJUSTED)
-        daily = ctx.sim.market.daily_bars(listing.code)
+        # Cut the days first: a week or month holding base_dt ends at base_dt,
+        # it never shows days after the newest date asked for.
+        daily = [
+            bar
+            for bar in ctx.sim.market.daily_bars(listing.code)
+            if newest is None or bar.start.date() <= newest
+        ]
         bars = daily if period is None else aggregate(daily, period)  # type: ignore[arg-type]
-        bars = [bar for bar in bars if newest is None or bar.start.date() <= newest]
         money_unit = MILLION if period is None else 1
         rows = _period_rows(bars, listing, money_unit, extended)
         page, next_key = page_after(rows, lambda row: row["dt"], ctx.next_key, DAY_PAGE_ROWS)

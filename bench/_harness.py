@@ -1,0 +1,67 @@
+"""Shared benchmark plumbing: a free loopback port and a server subprocess."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def simulator_process(config: dict[str, Any], ready_timeout: float = 60.0) -> Iterator[str]:
+    """Run ``quantum simulator`` with ``config`` in a subprocess; yields its base URL."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "simulator.json"
+        path.write_text(json.dumps({**config, "host": "127.0.0.1", "port": port}))
+        command = [sys.executable, "-m", "quantum.cli", "simulator", "--config", str(path)]
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_ready(base, process, ready_timeout)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            error = process.stderr.read().decode() if process.stderr else ""
+            raise RuntimeError(f"simulator exited early:\n{error}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base}/_sim/state", timeout=1.0).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise TimeoutError("simulator did not start")
+
+
+def report(name: str, value: float, unit: str) -> None:
+    print(f"{name}: {value:.0f} {unit}" if value >= 100 else f"{name}: {value:.2f} {unit}")
