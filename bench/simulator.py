@@ -118,7 +118,9 @@ def main() -> None:
         rate, errors = asyncio.run(rest_rate(base, seconds))
         report("rest_ka10001_requests_per_s", rate, "req/s")
         report("rest_ka10001_errors", errors, "requests")
-        report("real_values_per_s_100_sockets", asyncio.run(realtime_rate(base, seconds)), "values/s")
+        report(
+            "real_values_per_s_100_sockets", asyncio.run(realtime_rate(base, seconds)), "values/s"
+        )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from quantum.simulator.listings import load_listings
 from quantum.simulator.market import Market
 from quantum.simulator.ratelimit import RateLimiter
 from quantum.simulator.sessions import KrxCalendar
+from quantum.simulator.stats import PriceStats
 from quantum.simulator.tape import Tape
 from quantum.simulator.tokens import TokenStore
 
@@ -62,6 +63,7 @@ class Simulator:
         )
         self.faults = FaultInjector(config.faults)
         self.tape = Tape(self.market)
+        self.stats = PriceStats(self.market)
         self.hub = RealtimeHub(self)
         self.requests: Counter[str] = Counter()
         self.book_snapshots: dict[str, tuple[list[int], list[int]]] = {}

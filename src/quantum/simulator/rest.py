@@ -157,7 +157,10 @@ async def dostk(request: Request) -> Response:
     category = CATEGORY_BY_SEGMENT.get(segment)
     if category is None:
         return json_response(
-            {"return_code": 1, "return_msg": "잘못된 요청입니다[1504:해당 URI는 존재하지 않습니다]"},
+            {
+                "return_code": 1,
+                "return_msg": "잘못된 요청입니다[1504:해당 URI는 존재하지 않습니다]",
+            },
             404,
         )
     try:

@@ -132,10 +132,8 @@ class Session:
                 pinger = asyncio.create_task(self._pinger())
                 while not self._closing:
                     self._handle(await self._ws.receive_text())
-        except WebSocketDisconnect:
-            self._closing = True
-        except RuntimeError:
-            self._closing = True  # the writer closed the socket under us
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # the client left, or the writer closed the socket under us
         finally:
             sim.hub.detach(self)
             if pinger is not None:

@@ -89,7 +89,9 @@ def start_simulator() -> Iterator[StartSimulator]:
         app = create_app(config)
         port = _free_port()
         server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio")
+            uvicorn.Config(
+                app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
+            )
         )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

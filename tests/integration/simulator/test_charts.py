@@ -6,6 +6,7 @@ served by a real simulator on loopback with a fixed clock (2026-11-24 10:00 KST)
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -14,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from tests.integration.simulator.conftest import RunningSimulator, StartSimulator
 
 TODAY = "20261124"
@@ -153,7 +153,7 @@ def walk(
     for _ in range(50):
         response = sim.call(api_id, "chart", body, token, headers=extra)
         answer = ok(response)
-        assert "cont_yn" not in answer and "next_key" not in answer, "paging lives in headers"
+        assert not {"cont_yn", "next_key", "cont-yn", "next-key"} & set(answer), "headers only"
         pages.append(answer[LIST_KEYS[api_id]])
         headers.append(response.headers)
         if response.headers["cont-yn"] != "Y":
@@ -197,7 +197,8 @@ def grouped(rows: list[Row], key: Callable[[date], object]) -> list[list[Row]]:
 def check_ohlc(row: Row) -> tuple[int, int, int, int]:
     o, h, low, c = (price(row[name]) for name in PRICE_FIELDS)
     assert all(on_grid(p) for p in (o, h, low, c)), row
-    assert low <= min(o, c) and max(o, c) <= h, row
+    assert low <= min(o, c), row
+    assert max(o, c) <= h, row
     return o, h, low, c
 
 
@@ -229,7 +230,8 @@ def test_each_chart_answers_with_its_list_key(simulator: RunningSimulator, token
         assert "next-key" in response.headers
         assert answer["stk_cd"] == CODE
         rows = answer[list_key]
-        assert isinstance(rows, list) and rows, api_id
+        assert isinstance(rows, list), api_id
+        assert rows, api_id
         others = set(LIST_KEYS.values()) - {list_key}
         assert not others & set(answer), "exactly one list key per TR"
         assert all(isinstance(v, str) for row in rows for v in row.values()), api_id
@@ -270,15 +272,17 @@ def test_daily_rows_are_unsigned_newest_first_and_consistent(
 ) -> None:
     shares = listed_shares(simulator, token)
     dates = [row["dt"] for row in daily]
-    assert dates == sorted(dates, reverse=True) and len(set(dates)) == len(dates)
-    assert dates[0] == TODAY and all(d <= TODAY for d in dates)
-    for newer, older in zip(daily, daily[1:], strict=False):
+    assert dates == sorted(dates, reverse=True)
+    assert len(set(dates)) == len(dates)
+    assert dates[0] == TODAY
+    assert all(d <= TODAY for d in dates)
+    for newer, older in itertools.pairwise(daily):
         for name in PRICE_FIELDS:
             assert newer[name].isdigit(), f"daily prices carry no sign: {name}={newer[name]}"
         _, high, low, close = check_ohlc(newer)
         previous = int(older["cur_prc"])
         lower, upper = limits(previous)
-        assert lower <= low and high <= upper, (newer["dt"], low, high, previous)
+        assert lower <= low <= high <= upper, (newer["dt"], low, high, previous)
         assert newer["pred_pre"] == signed(close - previous), newer
         assert newer["pred_pre_sig"] == sig(close, previous), newer
         assert newer["pred_close_pric"] == str(previous)
@@ -313,11 +317,14 @@ def test_newest_daily_bar_is_todays_ka10001(simulator: RunningSimulator, token: 
 def test_daily_history_pages_join_into_five_years(simulator: RunningSimulator, token: str) -> None:
     pages, headers = walk(simulator, "ka10081", period_body(), token)
     sizes = [len(page) for page in pages]
-    assert len(pages) == 3 and sizes[:-1] == [DAY_PAGE, DAY_PAGE] and 0 < sizes[-1] <= DAY_PAGE
+    assert len(pages) == 3
+    assert sizes[:-1] == [DAY_PAGE, DAY_PAGE]
+    assert 0 < sizes[-1] <= DAY_PAGE
     assert [h["cont-yn"] for h in headers] == ["Y", "Y", "N"]
     assert all(h["api-id"] == "ka10081" for h in headers)
     for h in headers[:-1]:
-        assert h["next-key"] and len(h["next-key"]) <= 50
+        assert h["next-key"]
+        assert len(h["next-key"]) <= 50
     assert headers[-1]["next-key"] == ""
     assert len({h["next-key"] for h in headers[:-1]}) == len(headers) - 1
 
@@ -326,7 +333,7 @@ def test_daily_history_pages_join_into_five_years(simulator: RunningSimulator, t
     assert len(set(dates)) == len(dates), "a row repeated across pages"
     assert dates == sorted(dates, reverse=True), "pages continue back in time, in order"
     # No gaps: every row's previous close is the next row's close, across page seams too.
-    for newer, older in zip(rows, rows[1:], strict=False):
+    for newer, older in itertools.pairwise(rows):
         assert newer["pred_close_pric"] == older["cur_prc"], (newer["dt"], older["dt"])
     # ... and every KRX trading day between the ends is there.
     first, last = day(dates[-1]), day(dates[0])
@@ -340,7 +347,8 @@ def test_daily_history_pages_join_into_five_years(simulator: RunningSimulator, t
 def test_next_key_is_ignored_without_cont_yn_y(simulator: RunningSimulator, token: str) -> None:
     first = simulator.call("ka10081", "chart", period_body(), token)
     key = first.headers["next-key"]
-    assert first.headers["cont-yn"] == "Y" and key
+    assert first.headers["cont-yn"] == "Y"
+    assert key
     rows = ok(first)["stk_dt_pole_chart_qry"]
     for extra in ({"next-key": key}, {"cont-yn": "N", "next-key": key}):
         again = simulator.call("ka10081", "chart", period_body(), token, headers=extra)
@@ -475,7 +483,7 @@ def check_period_bars(
         assert millions <= int(row["trde_prica"]) // 1_000_000 < millions + len(group), row
     # Change fields chain from the previous period's close (not on yearly rows).
     if api_id != "ka10094":
-        for newer, older in zip(periods, periods[1:], strict=False):
+        for newer, older in itertools.pairwise(periods):
             change = int(newer["cur_prc"]) - int(older["cur_prc"])
             assert newer["pred_pre"] == signed(change)
             assert newer["pred_pre_sig"] == sig(int(newer["cur_prc"]), int(older["cur_prc"]))
@@ -523,7 +531,8 @@ def test_minute_bars_carry_signs_and_agree_with_ka10001(
             assert sign == direction(value, base), f"minute prices carry direction signs: {row}"
             assert lower <= value <= upper
         _, _, _, close = check_ohlc(row)
-        assert row["pred_pre"] == signed(close - base) and SIGNED_NUMBER.match(row["pred_pre"])
+        assert row["pred_pre"] == signed(close - base)
+        assert SIGNED_NUMBER.match(row["pred_pre"])
         assert row["pred_pre_sig"] == sig(close, base)
         assert int(row["trde_qty"]) > 0
     assert rows[0]["cur_prc"] == info["cur_prc"], "the newest minute closes at the last price"
@@ -533,7 +542,7 @@ def test_minute_bars_carry_signs_and_agree_with_ka10001(
     assert rows[-1]["open_pric"] == info["open_pric"]
     # acc_trde_qty runs up to the day's volume.
     assert rows[0]["acc_trde_qty"] == info["trde_qty"]
-    for newer, older in zip(rows, rows[1:], strict=False):
+    for newer, older in itertools.pairwise(rows):
         assert int(newer["acc_trde_qty"]) == int(older["acc_trde_qty"]) + int(newer["trde_qty"])
     assert rows[-1]["acc_trde_qty"] == rows[-1]["trde_qty"]
 
@@ -589,11 +598,13 @@ def test_minute_chart_pages_over_several_days(start_simulator: StartSimulator) -
     sim.advance((4 * 24 + 2) * 3600)  # to Tuesday 2026-11-24 12:00
     token = sim.token()  # the first one lived 24 hours
     pages, headers = walk(sim, "ka10080", intraday_body("1"), token)
-    assert len(pages) >= 2 and [h["cont-yn"] for h in headers][-1] == "N"
+    assert len(pages) >= 2
+    assert [h["cont-yn"] for h in headers][-1] == "N"
     assert all(h["cont-yn"] == "Y" for h in headers[:-1])
     rows = [row for page in pages for row in page]
     times = [row["cntr_tm"] for row in rows]
-    assert len(set(times)) == len(times) and times == sorted(times, reverse=True)
+    assert len(set(times)) == len(times)
+    assert times == sorted(times, reverse=True)
     days = sorted({t[:8] for t in times})
     assert days == ["20261120", "20261123", "20261124"]
     assert times[0] == "20261124120000"
@@ -612,6 +623,13 @@ def test_minute_chart_pages_over_several_days(start_simulator: StartSimulator) -
         volume = next(row["trde_qty"] for row in daily if row["dt"] == trading_day)
         assert todays[0]["acc_trde_qty"] == volume
         assert sum(int(row["trde_qty"]) for row in todays) == int(volume)
+    # Tick bars reach back into Monday too, each signed against its own day's base.
+    ticks = all_rows(sim, "ka10079", intraday_body("30"), token)
+    assert {row["cntr_tm"][:8] for row in ticks} == {"20261123", "20261124"}
+    for row in ticks:
+        base = close[max(d for d in close if d < row["cntr_tm"][:8])]
+        assert row["pred_pre"] == signed(price(row["cur_prc"]) - base), row
+        assert split(row["cur_prc"])[0] == direction(price(row["cur_prc"]), base), row
     # base_dt limits the minute chart to days up to it.
     friday = all_rows(sim, "ka10080", intraday_body("1", base_dt="20261120"), token)
     assert friday == [row for row in rows if row["cntr_tm"].startswith("20261120")]
@@ -646,11 +664,13 @@ def test_single_ticks_are_todays_trades(simulator: RunningSimulator, token: str)
     assert len(ticks) > 900, "an hour of trading needs several pages"
     times = [row["cntr_tm"] for row in ticks]
     assert times == sorted(times, reverse=True)
-    assert times[0] == "20261124100000" and times[-1] == "20261124090000"
+    assert times[0] == "20261124100000"
+    assert times[-1] == "20261124090000"
     for row in ticks:
         assert row["open_pric"] == row["high_pric"] == row["low_pric"] == row["cur_prc"], row
         sign, value = split(row["cur_prc"])
-        assert sign == direction(value, base) and on_grid(value)
+        assert sign == direction(value, base)
+        assert on_grid(value)
         assert row["pred_pre"] == signed(value - base)
         assert int(row["trde_qty"]) > 0
     assert ticks[0]["cur_prc"] == info["cur_prc"]
@@ -707,5 +727,6 @@ def test_the_same_seed_replays_the_same_charts(start_simulator: StartSimulator) 
 
     first, again, other = answers(7), answers(7), answers(8)
     assert first == again
-    assert first[0] != other[0] and first[1] != other[1]
+    assert first[0] != other[0]
+    assert first[1] != other[1]
     assert first[2] != other[2]

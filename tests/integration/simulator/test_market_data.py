@@ -6,13 +6,13 @@ Every answer comes from a real simulator on loopback with a fixed clock
 
 from __future__ import annotations
 
+import itertools
 import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
 import pytest
-
 from tests.integration.simulator.conftest import RunningSimulator
 
 TODAY = "20261124"
@@ -159,7 +159,7 @@ def test_ka10001_has_exactly_the_documented_fields_all_strings(
     assert body["stk_nm"] == "삼성전자"
 
 
-def test_ka10001_prices_carry_direction_signs_against_base_price(
+def test_ka10001_prices_carry_direction_signs_and_changes_against_base_price(
     simulator: RunningSimulator, token: str, kospi_codes: list[str]
 ) -> None:
     seen_directions: set[str] = set()
@@ -180,27 +180,25 @@ def test_ka10001_prices_carry_direction_signs_against_base_price(
         assert price(info["low_pric"]) <= min(cur, price(info["open_pric"]))
         assert price(info["high_pric"]) >= max(cur, price(info["open_pric"]))
         seen_directions.add(split(info["cur_prc"])[0])
+        check_change_fields(code, info)
     assert {"+", "-"} <= seen_directions, "25 stocks an hour into the day all moved one way"
 
 
-def test_ka10001_change_fields_follow_current_and_base_price(
-    simulator: RunningSimulator, token: str, kospi_codes: list[str]
-) -> None:
-    for code in kospi_codes[:25]:
-        info = stock_info(simulator, code, token)
-        base, cur = int(info["base_pric"]), price(info["cur_prc"])
-        lower, upper = limits(base)
-        change = cur - base
-        assert info["pred_pre"] == (f"+{change}" if change > 0 else str(change)), info
-        assert RATE.match(info["flu_rt"]), info["flu_rt"]
-        assert info["flu_rt"] == expected_rate(change, base), (code, info["flu_rt"], cur, base)
-        if cur >= upper:
-            expected_sig = "1"
-        elif cur <= lower:
-            expected_sig = "4"
-        else:
-            expected_sig = "2" if change > 0 else "5" if change < 0 else "3"
-        assert info["pre_sig"] == expected_sig, (code, info["pre_sig"], cur, base)
+def check_change_fields(code: str, info: dict[str, Any]) -> None:
+    """pred_pre, flu_rt and pre_sig (§7) follow cur_prc and base_pric."""
+    base, cur = int(info["base_pric"]), price(info["cur_prc"])
+    lower, upper = limits(base)
+    change = cur - base
+    assert info["pred_pre"] == (f"+{change}" if change > 0 else str(change)), info
+    assert RATE.match(info["flu_rt"]), info["flu_rt"]
+    assert info["flu_rt"] == expected_rate(change, base), (code, info["flu_rt"], cur, base)
+    if cur >= upper:
+        expected_sig = "1"
+    elif cur <= lower:
+        expected_sig = "4"
+    else:
+        expected_sig = "2" if change > 0 else "5" if change < 0 else "3"
+    assert info["pre_sig"] == expected_sig, (code, info["pre_sig"], cur, base)
 
 
 def test_ka10001_rates_and_counts_are_well_formed(simulator: RunningSimulator, token: str) -> None:
@@ -211,9 +209,12 @@ def test_ka10001_rates_and_counts_are_well_formed(simulator: RunningSimulator, t
     for name in ("fav", "cap", "flo_stk", "mac", "trde_qty", "dstr_stk", "repl_pric"):
         assert info[name].isdigit(), (name, info[name])
     assert int(info["trde_qty"]) > 0, "an hour into the session something traded"
-    assert DATE.match(info["250hgst_pric_dt"]) and info["250hgst_pric_dt"] <= TODAY
-    assert DATE.match(info["250lwst_pric_dt"]) and info["250lwst_pric_dt"] <= TODAY
-    assert info["setl_mm"].isdigit() and 1 <= int(info["setl_mm"]) <= 12
+    assert DATE.match(info["250hgst_pric_dt"])
+    assert info["250hgst_pric_dt"] <= TODAY
+    assert DATE.match(info["250lwst_pric_dt"])
+    assert info["250lwst_pric_dt"] <= TODAY
+    assert info["setl_mm"].isdigit()
+    assert 1 <= int(info["setl_mm"]) <= 12
 
 
 def test_ka10001_52_week_and_year_extremes_bracket_today(
@@ -223,9 +224,11 @@ def test_ka10001_52_week_and_year_extremes_bracket_today(
     cur, high, low = (price(info[n]) for n in ("cur_prc", "high_pric", "low_pric"))
     high250, low250 = price(info["250hgst"]), price(info["250lwst"])
     assert low250 <= low <= cur <= high <= high250
-    assert price(info["oyr_lwst"]) <= low and price(info["oyr_hgst"]) >= high
+    assert price(info["oyr_lwst"]) <= low
+    assert price(info["oyr_hgst"]) >= high
     # 2026 so far is fewer than 250 trading days: the year lies inside the 52 weeks.
-    assert low250 <= price(info["oyr_lwst"]) and price(info["oyr_hgst"]) <= high250
+    assert low250 <= price(info["oyr_lwst"])
+    assert price(info["oyr_hgst"]) <= high250
     # The distance to the 52-week high is never positive, to the low never negative.
     assert info["250hgst_pric_pre_rt"] == expected_rate(cur - high250, high250)
     assert info["250lwst_pric_pre_rt"] == expected_rate(cur - low250, low250)
@@ -309,7 +312,8 @@ def test_ka10004_has_every_irregular_book_key(simulator: RunningSimulator, token
     expected |= {"sel_fpr_bid", "sel_fpr_req", "sel_1th_pre_req_pre", "sel_2th_pre_bid"}
     expected |= {"sel_3th_pre_req", "buy_fpr_bid", "buy_1th_pre_req_pre", "buy_10th_pre_bid"}
     assert expected <= set(body), expected - set(body)
-    assert "sel_1th_pre_bid" not in body and "buy_1th_pre_bid" not in body
+    assert "sel_1th_pre_bid" not in body
+    assert "buy_1th_pre_bid" not in body
     body.pop("return_code")
     assert all(isinstance(value, str) for value in body.values())
     assert body["bid_req_base_tm"] == "100000", "HHMMSS of the fixed clock"
@@ -330,19 +334,20 @@ def test_ka10004_book_is_ordered_on_the_grid_and_inside_the_limits(
                 continue
             sign, value = split(quote)
             assert sign == direction(value, base), (code, quote, base)
-            assert on_grid(value) and lower <= value <= upper, (code, value)
+            assert on_grid(value), (code, value)
+            assert lower <= value <= upper, (code, value)
         ask_prices = [price(q) for q in asks if q != "0"]
         bid_prices = [price(q) for q in bids if q != "0"]
-        assert len(ask_prices) == 10 and len(bid_prices) == 10, (code, asks, bids)
+        assert (len(ask_prices), len(bid_prices)) == (10, 10), (code, asks, bids)
         assert ask_prices == sorted(set(ask_prices)), f"{code}: asks ascend from the best"
         assert bid_prices == sorted(set(bid_prices), reverse=True), f"{code}: bids descend"
         assert ask_prices[0] > bid_prices[0], f"{code}: crossed book"
         cur = price(info["cur_prc"])
         assert bid_prices[0] <= cur <= ask_prices[0], (code, bid_prices[0], cur, ask_prices[0])
         # Levels are adjacent ticks: no holes in a market maker's ladder.
-        for better, worse in zip(ask_prices, ask_prices[1:], strict=False):
+        for better, worse in itertools.pairwise(ask_prices):
             assert worse - better == tick_of(better), (code, better, worse)
-        for better, worse in zip(bid_prices, bid_prices[1:], strict=False):
+        for better, worse in itertools.pairwise(bid_prices):
             assert better - worse == tick_of(worse), (code, better, worse)
 
 
@@ -364,7 +369,8 @@ def test_ka10004_changes_are_zero_for_an_unchanged_book(
     for side in ("sel", "buy"):
         for level in range(1, 11):
             assert again[book_key(side, level, "req_pre")] == "0"
-    assert again["tot_sel_req_jub_pre"] == "0" and again["tot_buy_req_jub_pre"] == "0"
+    assert again["tot_sel_req_jub_pre"] == "0"
+    assert again["tot_buy_req_jub_pre"] == "0"
 
 
 def test_ka10004_total_changes_follow_the_previous_answer(
@@ -410,12 +416,14 @@ def test_ka10099_lists_a_market(
         assert all(isinstance(value, str) for value in row.values()), row
         assert re.fullmatch(r"[0-9A-Z]{6}", row["code"]), row
         assert row["name"]
-        assert len(row["listCount"]) == 16 and row["listCount"].isdigit(), row["listCount"]
+        assert re.fullmatch(r"\d{16}", row["listCount"]), row["listCount"]
         assert int(row["listCount"]) > 0
-        assert len(row["lastPrice"]) == 8 and row["lastPrice"].isdigit(), row["lastPrice"]
+        assert re.fullmatch(r"\d{8}", row["lastPrice"]), row["lastPrice"]
         assert on_grid(int(row["lastPrice"])), row
-        assert DATE.match(row["regDay"]) and row["regDay"] <= TODAY, row
-        assert row["marketCode"] == market and row["marketName"] == market_name
+        assert DATE.match(row["regDay"]), row
+        assert row["regDay"] <= TODAY, row
+        assert row["marketCode"] == market
+        assert row["marketName"] == market_name
         assert row["nxtEnable"] in {"Y", "N"}
         assert row["orderWarning"].isdigit()
 
@@ -425,7 +433,8 @@ def test_ka10099_markets_are_disjoint_and_codes_are_quotable(
 ) -> None:
     kospi = {row["code"]: row for row in stock_list(simulator, "0", token)}
     kosdaq = {row["code"]: row for row in stock_list(simulator, "10", token)}
-    assert "005930" in kospi and not set(kospi) & set(kosdaq)
+    assert "005930" in kospi
+    assert not set(kospi) & set(kosdaq)
     for rows in (kospi, kosdaq):
         code, row = next(iter(rows.items()))
         info = stock_info(simulator, code, token)
@@ -439,15 +448,15 @@ def test_ka10099_markets_the_simulator_does_not_list_are_empty(
     assert stock_list(simulator, "8", token) == []  # ETF exists on Kiwoom, not here
 
 
-@pytest.mark.parametrize("market", ["1", "KOSPI", "100", "-1"])
-def test_ka10099_bad_market_type_is_1517(
-    simulator: RunningSimulator, token: str, market: str
-) -> None:
-    response = simulator.call("ka10099", "stkinfo", {"mrkt_tp": market}, token)
-    family, code = error_code(response)
-    assert (family, code) == (2, "1517")
-    assert response.json()["return_msg"].startswith("입력 값 오류입니다[1517:")
-    assert "mrkt_tp" in response.json()["return_msg"]
+def test_ka10099_bad_market_type_is_1517(simulator: RunningSimulator, token: str) -> None:
+    for market in ("1", "KOSPI", "100", "-1", " "):
+        response = simulator.call("ka10099", "stkinfo", {"mrkt_tp": market}, token)
+        if not market.strip():
+            assert error_code(response) == (2, "1511")
+            continue
+        assert error_code(response) == (2, "1517"), market
+        assert response.json()["return_msg"].startswith("입력 값 오류입니다[1517:")
+        assert "mrkt_tp" in response.json()["return_msg"]
 
 
 def test_ka10099_missing_market_type_is_1511(simulator: RunningSimulator, token: str) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from quantum.kiwoom.wire import KST
 from tests.integration.simulator.conftest import RunningSimulator, StartSimulator
+
+from quantum.kiwoom.wire import KST
 
 TOKEN_BODY = {"grant_type": "client_credentials", "appkey": "k-1", "secretkey": "s-1"}
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.integration.simulator.conftest import RunningSimulator, StartSimulator
+from tests.integration.simulator.wsclient import KiwoomSocket
 
 from quantum.kiwoom.realtime import ORDER_FIDS
 from quantum.kiwoom.wire import parse_int, parse_price
 from quantum.simulator.rules import tick_size
-from tests.integration.simulator.conftest import RunningSimulator, StartSimulator
-from tests.integration.simulator.wsclient import KiwoomSocket
 
 CODE = "005930"
 
@@ -227,7 +227,9 @@ def test_lost_order_response_still_executes(start_simulator: StartSimulator) -> 
 
 def test_injected_errors_and_status(simulator: RunningSimulator) -> None:
     token = simulator.token()
-    simulator.client.post("/_sim/faults", json={"api_id": "ka10001", "http_status": 503, "times": 1})
+    simulator.client.post(
+        "/_sim/faults", json={"api_id": "ka10001", "http_status": 503, "times": 1}
+    )
     assert simulator.call("ka10001", "stkinfo", {"stk_cd": CODE}, token).status_code == 503
     assert simulator.call("ka10001", "stkinfo", {"stk_cd": CODE}, token).status_code == 200
     simulator.client.post("/_sim/faults", json={"api_id": "ka10001", "error_code": 1700})
@@ -243,7 +245,14 @@ def test_realtime_order_and_balance_sequence(simulator: RunningSimulator) -> Non
     account = simulator.account_no(token)
     sock = KiwoomSocket(simulator.ws_url)
     sock.login(token)
-    sock.send({"trnm": "REG", "grp_no": "9", "refresh": "1", "data": [{"item": [""], "type": ["00", "04"]}]})
+    sock.send(
+        {
+            "trnm": "REG",
+            "grp_no": "9",
+            "refresh": "1",
+            "data": [{"item": [""], "type": ["00", "04"]}],
+        }
+    )
     assert sock.wait_for(lambda f: f.get("trnm") == "REG")["return_code"] == 0
     ask, _ = _book(simulator, token)
     ord_no = simulator.call("kt10000", "ordr", _order(5, ask), token).json()["ord_no"]
@@ -269,7 +278,9 @@ def test_realtime_cancel_sequence(simulator: RunningSimulator) -> None:
     token = simulator.token()
     sock = KiwoomSocket(simulator.ws_url)
     sock.login(token)
-    sock.send({"trnm": "REG", "grp_no": "1", "refresh": "1", "data": [{"item": [], "type": ["00"]}]})
+    sock.send(
+        {"trnm": "REG", "grp_no": "1", "refresh": "1", "data": [{"item": [], "type": ["00"]}]}
+    )
     sock.wait_for(lambda f: f.get("trnm") == "REG")
     _, bid = _book(simulator, token)
     ord_no = simulator.call("kt10000", "ordr", _order(2, bid - 10 * tick_size(bid)), token).json()[

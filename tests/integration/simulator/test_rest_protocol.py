@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from tests.integration.simulator.conftest import RunningSimulator, StartSimulator
 
 
@@ -19,7 +18,9 @@ def _error(response: object) -> tuple[int, int, str]:
 def test_missing_api_id_is_1501(simulator: RunningSimulator) -> None:
     token = simulator.token()
     response = simulator.client.post(
-        "/api/dostk/stkinfo", json={"stk_cd": "005930"}, headers={"authorization": f"Bearer {token}"}
+        "/api/dostk/stkinfo",
+        json={"stk_cd": "005930"},
+        headers={"authorization": f"Bearer {token}"},
     )
     status, family, message = _error(response)
     assert (status, family) == (200, 1) and "[1501:" in message
@@ -56,7 +57,9 @@ def test_authorization_errors(
     headers = {"api-id": "ka10001"}
     if authorization is not None:
         headers["authorization"] = authorization
-    response = simulator.client.post("/api/dostk/stkinfo", json={"stk_cd": "005930"}, headers=headers)
+    response = simulator.client.post(
+        "/api/dostk/stkinfo", json={"stk_cd": "005930"}, headers=headers
+    )
     status, family, message = _error(response)
     assert (status, family) == (200, 3)
     assert f"[{code}:" in message
@@ -65,7 +68,10 @@ def test_authorization_errors(
 def test_missing_required_field_is_1511_naming_it(simulator: RunningSimulator) -> None:
     status, family, message = _error(simulator.call("ka10001", "stkinfo", {}))
     assert (status, family) == (200, 2)
-    assert message == "입력 값 오류입니다[1511:필수 입력 값에 값이 존재하지 않습니다. 필수입력 파라미터=stk_cd]"
+    assert (
+        message
+        == "입력 값 오류입니다[1511:필수 입력 값에 값이 존재하지 않습니다. 필수입력 파라미터=stk_cd]"
+    )
     order = {"dmst_stex_tp": "KRX", "orig_ord_no": "0000001", "stk_cd": "005930"}
     _, _, message = _error(simulator.call("kt10003", "ordr", order))
     assert "필수입력 파라미터=cncl_qty" in message
@@ -110,7 +116,7 @@ def test_rate_limit_is_429_with_1700(start_simulator: StartSimulator) -> None:
     answers = [sim.call("ka10001", "stkinfo", {"stk_cd": "005930"}, token) for _ in range(8)]
     limited = [a for a in answers if a.status_code == 429]
     assert limited, "eight quick calls must exceed a 5/s budget"
-    status, family, message = _error(limited[0])
+    _, family, message = _error(limited[0])
     assert family == 5
     assert message == (
         "허용된 요청 개수를 초과하였습니다[1700:허용된 API 요청 개수를 초과하였습니다. "

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
-from quantum.kiwoom.realtime import BOOK_FIDS, TRADE_FIDS
-from quantum.simulator.rules import is_on_tick
 from tests.integration.simulator.conftest import RunningSimulator, StartSimulator
 from tests.integration.simulator.wsclient import KiwoomSocket
 
+from quantum.kiwoom.realtime import BOOK_FIDS, TRADE_FIDS
+from quantum.simulator.rules import is_on_tick
+
 
 def _register(sock: KiwoomSocket, items: list[str], types: list[str], grp: str = "1") -> dict:
-    sock.send({"trnm": "REG", "grp_no": grp, "refresh": "1", "data": [{"item": items, "type": types}]})
+    sock.send(
+        {"trnm": "REG", "grp_no": grp, "refresh": "1", "data": [{"item": items, "type": types}]}
+    )
     return sock.wait_for(lambda f: f.get("trnm") == "REG")
 
 

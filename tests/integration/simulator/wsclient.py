@@ -29,7 +29,9 @@ class KiwoomSocket:
         self.send({"trnm": "LOGIN", "token": token})
         return self.wait_for(lambda f: f.get("trnm") == "LOGIN")
 
-    def wait_for(self, predicate: Any, timeout: float = 5.0, echo_pings: bool = True) -> dict[str, Any]:
+    def wait_for(
+        self, predicate: Any, timeout: float = 5.0, echo_pings: bool = True
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()

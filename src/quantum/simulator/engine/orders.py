@@ -219,6 +219,10 @@ class OrderNumbers:
         self._next = start
 
     def next(self) -> str:
-        number = f"{self._next:07d}"
+        number = self.peek()
         self._next += 1
         return number
+
+    def peek(self) -> str:
+        """The number :meth:`next` will hand out (a rejection must not use one up)."""
+        return f"{self._next:07d}"

@@ -182,11 +182,13 @@ def _cntr_tm(row: dict[str, str]) -> str:
 
 
 def tick_chart(ctx: TrContext, body: Body) -> TrResult:
-    """ka10079 주식틱차트조회요청: bars of N trades each from today's tape."""
+    """ka10079 주식틱차트조회요청: bars of N trades each from the tape (newest days)."""
     listing = requested_stock(ctx, body)
     scope = int(choice_field(body, "tic_scope", TICK_SCOPES))
     choice_field(body, "upd_stkpc_tp", ADJUSTED)
     state = ctx.sim.market.state(listing.code)
+    # The tape outlives a day: sign each bar against its own day's base price.
+    bases = _previous_closes(ctx.sim.market.daily_bars(listing.code))
     trades = ctx.sim.tape.trades(listing.code)
     rows: list[dict[str, str]] = []
     for start in range(0, len(trades), scope):
@@ -201,7 +203,8 @@ def tick_chart(ctx: TrContext, body: Body) -> TrResult:
             sum(trade.qty for trade in group),
             sum(trade.qty * trade.price for trade in group),
         )
-        row = _intraday_row(format_timestamp(group[-1].at), bar, state.base_price, None)
+        base = bases.get(group[-1].at.date(), state.base_price)
+        row = _intraday_row(format_timestamp(group[-1].at), bar, base, None)
         row["_seq"] = f"{start // scope:08d}"
         rows.append(row)
     last_count = len(trades) % scope or (scope if trades else 0)

@@ -36,14 +36,10 @@ def stock_info(ctx: TrContext, body: Body) -> TrResult:
     state = sim.market.state(listing.code)
     facts = fundamentals_for(sim.config.seed, listing)
     base, last = state.base_price, state.last
-    bars = sim.market.daily_bars(listing.code)
-    year = [bar for bar in bars if bar.start.year == state.trading_date.year] or bars[-1:]
-    recent = bars[-250:]
-    high250 = max(recent, key=lambda bar: bar.high)
-    low250 = min(recent, key=lambda bar: bar.low)
+    extremes = sim.stats.extremes(listing.code, state.trading_date)
+    high250, low250 = extremes.high, extremes.low
     shares_thousands = listing.listed_shares // 1000
     float_thousands = int(shares_thousands * facts.float_ratio / 100)
-    previous_volume = bars[-2].volume if len(bars) > 1 else 0
 
     def price(value: int | None) -> str:
         return signed_price(value, base) if value else ""
@@ -56,8 +52,8 @@ def stock_info(ctx: TrContext, body: Body) -> TrResult:
         "cap": str(listing.listed_shares * listing.face_value // HUNDRED_MILLION),
         "flo_stk": str(shares_thousands),
         "crd_rt": signed_rate(facts.credit_ratio),
-        "oyr_hgst": price(max(bar.high for bar in year)),
-        "oyr_lwst": price(min(bar.low for bar in year)),
+        "oyr_hgst": price(extremes.year_high),
+        "oyr_lwst": price(extremes.year_low),
         "mac": str(last * listing.listed_shares // HUNDRED_MILLION),
         "mac_wght": "",
         "for_exh_rt": signed_rate(facts.foreign_exhaustion),
@@ -71,12 +67,12 @@ def stock_info(ctx: TrContext, body: Body) -> TrResult:
         "sale_amt": str(facts.sales),
         "bus_pro": str(facts.operating_profit),
         "cup_nga": str(facts.net_income),
-        "250hgst": price(high250.high),
-        "250lwst": price(low250.low),
-        "250hgst_pric_dt": format_date(high250.start.date()),
-        "250hgst_pric_pre_rt": signed_rate(_rate(last - high250.high, high250.high)),
-        "250lwst_pric_dt": format_date(low250.start.date()),
-        "250lwst_pric_pre_rt": signed_rate(_rate(last - low250.low, low250.low)),
+        "250hgst": price(high250.price),
+        "250lwst": price(low250.price),
+        "250hgst_pric_dt": format_date(high250.day),
+        "250hgst_pric_pre_rt": signed_rate(_rate(last - high250.price, high250.price)),
+        "250lwst_pric_dt": format_date(low250.day),
+        "250lwst_pric_pre_rt": signed_rate(_rate(last - low250.price, low250.price)),
         "open_pric": price(state.open),
         "high_pric": price(state.high),
         "low_pric": price(state.low),
@@ -90,7 +86,7 @@ def stock_info(ctx: TrContext, body: Body) -> TrResult:
         "pred_pre": signed_number(last - base),
         "flu_rt": signed_rate(_rate(last - base, base)),
         "trde_qty": str(state.volume),
-        "trde_pre": signed_rate(_rate(state.volume, previous_volume)),
+        "trde_pre": signed_rate(_rate(state.volume, extremes.previous_volume)),
         "fav_unit": "원",
         "dstr_stk": str(float_thousands),
         "dstr_rt": str(facts.float_ratio),
