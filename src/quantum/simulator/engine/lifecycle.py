@@ -10,7 +10,9 @@ like (every request, every market step, every tick).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from types import MappingProxyType
 
 from quantum.simulator.engine.book import crosses
 from quantum.simulator.engine.execution import ExecutionCore
@@ -21,6 +23,11 @@ from quantum.simulator.market import StockState
 from quantum.simulator.sessions import Phase
 
 _BEFORE_CLOSE = frozenset({Phase.PRE_OPEN_AUCTION, Phase.CONTINUOUS})
+
+#: Auction phase → the queue its orders wait in; they trade when the phase ends.
+AUCTION_QUEUES: Mapping[Phase, Queue] = MappingProxyType(
+    {Phase.PRE_OPEN_AUCTION: Queue.OPEN_AUCTION, Phase.CLOSING_AUCTION: Queue.CLOSE_AUCTION}
+)
 
 
 def stop_triggered(order: Order, last: int) -> bool:
@@ -42,10 +49,8 @@ class SessionRules(ExecutionCore):
                     return
                 order.transition(OrderStatus.ACCEPTED)
             self._execute(order)
-        elif Phase.PRE_OPEN_AUCTION in phases:
-            order.queue = Queue.OPEN_AUCTION
-        elif Phase.CLOSING_AUCTION in phases:
-            order.queue = Queue.CLOSE_AUCTION
+        else:
+            order.queue = next(q for p, q in AUCTION_QUEUES.items() if p in phases)
 
     def _close_trade(self, order: Order) -> None:
         """After-hours close-price orders trade their whole quantity at the close.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine_testkit import CASH as CASH_FAKE
 from engine_testkit import CHEAP, SAMSUNG, Env, at, build_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -50,9 +51,7 @@ change_op = st.tuples(
     st.integers(-6, 6),
 )
 wait_op = st.tuples(st.just("wait"), st.integers(0, 90))
-operations = st.lists(
-    st.one_of(submit_op, submit_op, change_op, wait_op), min_size=3, max_size=30
-)
+operations = st.lists(st.one_of(submit_op, submit_op, change_op, wait_op), min_size=3, max_size=30)
 
 
 def offset_price(last: int, ticks: int) -> int:
@@ -229,3 +228,50 @@ def test_random_order_flow_keeps_invariants(
         run.check()
     run.finish()
     run.check()
+
+
+#: (account, side, quantity, trde_tp, price offset in ticks from 70,000)
+flow_op = st.tuples(
+    st.sampled_from(("A", "B", "C")),
+    st.sampled_from(Side),
+    st.integers(1, 30),
+    st.sampled_from(("0", "0", "3", "10", "20", "23")),
+    st.integers(-4, 4),
+)
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(flow=st.lists(flow_op, min_size=1, max_size=25))
+def test_shares_and_cash_only_enter_or_leave_through_the_market_maker(
+    flow: list[tuple[str, Side, int, str, int]], fake_env: Any
+) -> None:
+    """Users trading with each other and a static quote: what they gain in shares the
+    market maker gave up, and their cash moves by the same trades plus fees and tax."""
+    env: Env = fake_env(accounts=("A", "B", "C"))
+    env.market.quote(SAMSUNG, [(69_900, 7), (69_800, 7)], [(70_000, 7), (70_100, 7)])
+    for account_no in ("A", "B", "C"):
+        env.give(account_no, SAMSUNG, 100, 70_000)
+    for account_no, side, qty, trde_tp, ticks in flow:
+        price = offset_price(70_000, ticks) if ORDER_TYPES[trde_tp].needs_price else None
+        try:
+            order = env.engine.submit(account_no, side, SAMSUNG, qty, trde_tp, price)
+        except OrderRejected:
+            continue
+        if ORDER_TYPES[trde_tp].tif is TimeInForce.FOK:
+            assert order.filled_qty in (0, qty)
+    accounts = [env.engine.account(no) for no in ("A", "B", "C")]
+    bought = sum(q for _, side, _, q in env.market.takes if side == "ask")
+    sold = sum(q for _, side, _, q in env.market.takes if side == "bid")
+    assert sum(a.holding(SAMSUNG).qty for a in accounts) == 300 + bought - sold
+    paid = sum(p * q for _, side, p, q in env.market.takes if side == "ask")
+    received = sum(p * q for _, side, p, q in env.market.takes if side == "bid")
+    fees = sum(a.commission + a.tax for a in accounts)
+    assert sum(a.cash for a in accounts) == 3 * CASH_FAKE - paid + received - fees
+    # Every print is one trade: user-vs-user prints have no take behind them.
+    printed = sum(q for _, _, q, _ in env.market.prints)
+    filled = sum(o.filled_qty for no in ("A", "B", "C") for o in env.engine.orders(no))
+    assert filled == 2 * printed - bought - sold

@@ -145,3 +145,14 @@ def test_open_order_expired_by_the_clock_can_no_longer_be_cancelled(world: World
         world.env.engine.cancel("A", world.resting_buy, SAMSUNG, 0)
     assert info.value.reason is R.ORDER_NOT_OPEN
     assert world.env.account("A").reserved_cash == 0
+
+
+def test_market_buy_reserves_at_the_upper_limit(fake_env: EnvFactory) -> None:
+    env = fake_env(cash=80_000)
+    env.market.quote(SAMSUNG, BIDS, ASKS)
+    with pytest.raises(OrderRejected) as info:
+        env.engine.submit("A", Side.BUY, SAMSUNG, 1, "3", None)
+    assert info.value.reason is R.INSUFFICIENT_CASH
+    order = env.engine.submit("A", Side.BUY, SAMSUNG, 1, "0", 70_000)
+    assert order.filled_qty == 1
+    assert env.account("A").cash == 80_000 - 70_000
