@@ -120,25 +120,36 @@ def format_timestamp(moment: datetime) -> str:
     return moment.strftime("%Y%m%d%H%M%S")
 
 
+def _digits(text: str, width: int, shape: str) -> str:
+    """``strptime`` alone reads ``"2026112"`` as 2026-11-02; Kiwoom's fields are fixed-width."""
+    cleaned = text.strip()
+    if len(cleaned) != width or not cleaned.isdigit():
+        raise WireFormatError(f"not a {shape}: {text!r}")
+    return cleaned
+
+
 def parse_date(text: str) -> date:
+    cleaned = _digits(text, 8, "YYYYMMDD date")
     try:
-        return datetime.strptime(text.strip(), "%Y%m%d").date()
+        return datetime.strptime(cleaned, "%Y%m%d").date()
     except ValueError as exc:
         raise WireFormatError(f"not a YYYYMMDD date: {text!r}") from exc
 
 
 def parse_timestamp(text: str) -> datetime:
     """``YYYYMMDDHHMMSS`` (KST) into an aware datetime."""
+    cleaned = _digits(text, 14, "YYYYMMDDHHMMSS timestamp")
     try:
-        return datetime.strptime(text.strip(), "%Y%m%d%H%M%S").replace(tzinfo=KST)
+        return datetime.strptime(cleaned, "%Y%m%d%H%M%S").replace(tzinfo=KST)
     except ValueError as exc:
         raise WireFormatError(f"not a YYYYMMDDHHMMSS timestamp: {text!r}") from exc
 
 
 def parse_time(text: str, on: date) -> datetime:
     """``HHMMSS`` on the given KST date."""
+    cleaned = _digits(text, 6, "HHMMSS time")
     try:
-        clock = datetime.strptime(text.strip(), "%H%M%S").time()
+        clock = datetime.strptime(cleaned, "%H%M%S").time()
     except ValueError as exc:
         raise WireFormatError(f"not a HHMMSS time: {text!r}") from exc
     return datetime.combine(on, clock, tzinfo=KST)

@@ -66,7 +66,7 @@ class Simulator:
         self.stats = PriceStats(self.market)
         self.hub = RealtimeHub(self)
         self.requests: Counter[str] = Counter()
-        self.book_snapshots: dict[str, tuple[list[int], list[int]]] = {}
+        self.book_snapshots: dict[str, tuple[dict[int, int], dict[int, int]]] = {}
         self._ticker: asyncio.Task[None] | None = None
 
     def count_request(self, api_id: str) -> None:

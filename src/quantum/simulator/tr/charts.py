@@ -22,6 +22,7 @@ from quantum.kiwoom.wire import (
 )
 from quantum.simulator.history import Bar, aggregate
 from quantum.simulator.listings import Listing
+from quantum.simulator.market import Trade
 from quantum.simulator.protocol import (
     Body,
     Handler,
@@ -65,9 +66,6 @@ def _base_date(body: Body, name: str = "base_dt", required: bool = True) -> date
     if not raw and not required:
         return None
     try:
-        # strptime alone takes "2026112" (one-digit day) for 2026-11-02.
-        if len(raw) != 8 or not raw.isdigit():
-            raise WireFormatError(f"not a YYYYMMDD date: {raw!r}")
         return parse_date(raw)
     except WireFormatError as exc:
         raise TrError.code(1517, param=name, reason="YYYYMMDD 형식이어야 합니다") from exc
@@ -182,17 +180,24 @@ def _cntr_tm(row: dict[str, str]) -> str:
 
 
 def tick_chart(ctx: TrContext, body: Body) -> TrResult:
-    """ka10079 주식틱차트조회요청: bars of N trades each from the tape (newest days)."""
+    """ka10079 주식틱차트조회요청: bars of N trades each from the tape (newest days).
+
+    Groups count from each day's first trade, so a group (and its next-key)
+    stays the same while new trades arrive and old ones leave the tape."""
     listing = requested_stock(ctx, body)
     scope = int(choice_field(body, "tic_scope", TICK_SCOPES))
     choice_field(body, "upd_stkpc_tp", ADJUSTED)
     state = ctx.sim.market.state(listing.code)
     # The tape outlives a day: sign each bar against its own day's base price.
     bases = _previous_closes(ctx.sim.market.daily_bars(listing.code))
-    trades = ctx.sim.tape.trades(listing.code)
+    tape = ctx.sim.tape
+    groups: dict[str, list[Trade]] = {}
+    for seq, trade in tape.prints(listing.code):
+        day = trade.at.date()
+        key = f"{format_date(day)}{(seq - tape.day_start(listing.code, day)) // scope:08d}"
+        groups.setdefault(key, []).append(trade)
     rows: list[dict[str, str]] = []
-    for start in range(0, len(trades), scope):
-        group = trades[start : start + scope]
+    for key, group in groups.items():
         prices = [trade.price for trade in group]
         bar = Bar(
             group[0].at,
@@ -205,9 +210,9 @@ def tick_chart(ctx: TrContext, body: Body) -> TrResult:
         )
         base = bases.get(group[-1].at.date(), state.base_price)
         row = _intraday_row(format_timestamp(group[-1].at), bar, base, None)
-        row["_seq"] = f"{start // scope:08d}"
+        row["_seq"] = key
         rows.append(row)
-    last_count = len(trades) % scope or (scope if trades else 0)
+    last_count = len(groups[next(reversed(groups))]) if groups else 0
     rows.reverse()
     page, next_key = page_after(rows, _sequence, ctx.next_key, INTRADAY_PAGE_ROWS)
     for row in page:

@@ -95,12 +95,14 @@ def stock_info(ctx: TrContext, body: Body) -> TrResult:
 
 
 def _book_side(
-    prefix: str, levels: list[tuple[int, int]], previous: list[int], base: int
+    prefix: str, levels: list[tuple[int, int]], previous: dict[int, int], base: int
 ) -> dict[str, str]:
+    """One side's 10 levels; ``*_req_pre`` is the change at the same price since
+    the previous answer for this stock."""
     fields: dict[str, str] = {}
     for index in range(10):
         price, qty = levels[index] if index < len(levels) else (0, 0)
-        change = qty - (previous[index] if index < len(previous) else 0)
+        change = qty - previous.get(price, 0) if price else 0
         n = index + 1
         price_key = f"{prefix}_fpr_bid" if n == 1 else f"{prefix}_{n}th_pre_bid"
         qty_key = f"{prefix}_fpr_req" if n == 1 else f"{prefix}_{n}th_pre_req"
@@ -118,8 +120,8 @@ def order_book(ctx: TrContext, body: Body) -> TrResult:
     bids, asks = sim.engine.depth(listing.code)
     bid_levels = [(level.price, level.qty) for level in bids]
     ask_levels = [(level.price, level.qty) for level in asks]
-    previous_bids, previous_asks = sim.book_snapshots.get(listing.code, ([], []))
-    sim.book_snapshots[listing.code] = ([q for _, q in bid_levels], [q for _, q in ask_levels])
+    previous_bids, previous_asks = sim.book_snapshots.get(listing.code, ({}, {}))
+    sim.book_snapshots[listing.code] = (dict(bid_levels), dict(ask_levels))
     total_ask = sum(q for _, q in ask_levels)
     total_bid = sum(q for _, q in bid_levels)
     fields = {"bid_req_base_tm": format_time(sim.clock.now())}
@@ -128,9 +130,9 @@ def order_book(ctx: TrContext, body: Body) -> TrResult:
     fields.update(
         {
             "tot_sel_req": str(total_ask),
-            "tot_sel_req_jub_pre": signed_number(total_ask - sum(previous_asks)),
+            "tot_sel_req_jub_pre": signed_number(total_ask - sum(previous_asks.values())),
             "tot_buy_req": str(total_bid),
-            "tot_buy_req_jub_pre": signed_number(total_bid - sum(previous_bids)),
+            "tot_buy_req_jub_pre": signed_number(total_bid - sum(previous_bids.values())),
             "ovt_sel_req": "0",
             "ovt_sel_req_pre": "0",
             "ovt_buy_req": "0",

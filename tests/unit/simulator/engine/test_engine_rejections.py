@@ -155,4 +155,4 @@ def test_market_buy_reserves_at_the_upper_limit(fake_env: EnvFactory) -> None:
     assert info.value.reason is R.INSUFFICIENT_CASH
     order = env.engine.submit("A", Side.BUY, SAMSUNG, 1, "0", 70_000)
     assert order.filled_qty == 1
-    assert env.account("A").cash == 80_000 - 70_000
+    assert env.account("A").cash == 80_000 - 70_000 - 10  # 10.5 KRW commission → 10
