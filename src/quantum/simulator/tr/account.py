@@ -218,6 +218,16 @@ def _type_name(order: Order) -> str:
     return spec.name if spec is not None else order.trde_tp
 
 
+def _routing(order: Order) -> dict[str, str]:
+    """Exchange and stop fields every order row carries (one simulated KRX book)."""
+    return {
+        "stex_tp": "1",
+        "stex_tp_txt": "KRX",
+        "sor_yn": "N",
+        "stop_pric": str(order.stop_price) if order.stop_price else "",
+    }
+
+
 def open_orders(ctx: TrContext, body: Body) -> TrResult:
     """ka10075 미체결요청 (``trde_tp`` here is 0 all / 1 sell / 2 buy)."""
     code = _stock_filter(ctx, body, "all_stk_tp")
@@ -259,10 +269,7 @@ def open_orders(ctx: TrContext, body: Body) -> TrResult:
                 "tdy_trde_cmsn": str(order.commission),
                 "tdy_trde_tax": str(order.tax),
                 "ind_invsr": "",
-                "stex_tp": "1",
-                "stex_tp_txt": "KRX",
-                "sor_yn": "N",
-                "stop_pric": str(order.stop_price) if order.stop_price else "",
+                **_routing(order),
             }
         )
     page, next_key = page_after(rows, lambda row: row["ord_no"], ctx.next_key, PAGE_ROWS)
@@ -301,10 +308,7 @@ def fills(ctx: TrContext, body: Body) -> TrResult:
                 "orig_ord_no": order.orig_order_no or NO_ORDER,
                 "ord_tm": format_time(order.created_at),
                 "stk_cd": order.code,
-                "stex_tp": "1",
-                "stex_tp_txt": "KRX",
-                "sor_yn": "N",
-                "stop_pric": str(order.stop_price) if order.stop_price else "",
+                **_routing(order),
             }
         )
     page, next_key = page_after(rows, lambda row: row["ord_no"], ctx.next_key, PAGE_ROWS)

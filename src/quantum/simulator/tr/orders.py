@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from quantum.kiwoom.endpoints import Exchange
 from quantum.kiwoom.wire import ORDER_QTY_WIDTH, padded
 from quantum.simulator.config import Mode
-from quantum.simulator.engine import OrderRejected, Side
+from quantum.simulator.engine import Order, OrderRejected, Side
 from quantum.simulator.engine.order_types import lookup
 from quantum.simulator.protocol import (
     Body,
@@ -59,8 +61,10 @@ def _place(side: Side) -> Handler:
         if spec.needs_price and price is None:
             raise TrError.code(1511, param="ord_uv")
         mode = ctx.sim.config.mode
-        try:
-            order = ctx.sim.engine.submit(
+        order = _engine(
+            ctx,
+            listing.code,
+            lambda: ctx.sim.engine.submit(
                 ctx.account_no,
                 side,
                 listing.code,
@@ -68,9 +72,8 @@ def _place(side: Side) -> Handler:
                 spec.code,
                 price if spec.needs_price else None,
                 stop_price=stop,
-            )
-        except OrderRejected as exc:
-            raise TrError(rejection_answer(exc.reason, mode, listing.code)) from exc
+            ),
+        )
         word = SIDE_WORD[side]
         message = (
             f"모의투자 {word}주문완료"
@@ -82,24 +85,38 @@ def _place(side: Side) -> Handler:
     return handler
 
 
-def modify_order(ctx: TrContext, body: Body) -> TrResult:
-    """kt10002: the modified quantity becomes a new order at the new price."""
+def _engine(ctx: TrContext, code: str, action: Callable[[], Order]) -> Order:
+    """Run an engine call, answering its rejection the Kiwoom way."""
+    try:
+        return action()
+    except OrderRejected as exc:
+        raise TrError(rejection_answer(exc.reason, ctx.sim.config.mode, code)) from exc
+
+
+def _amend(
+    ctx: TrContext, body: Body, qty_field: str, action: str, call: Callable[[str, str, int], Order]
+) -> tuple[Order, str, str, str]:
+    """What modify and cancel share: the original order, the quantity (0 = the
+    whole remainder) and the answer text. Returns (order, orig no, exchange, message)."""
     exchange = _exchange(ctx, body)
     orig = _order_no(body, "orig_ord_no")
     listing = requested_stock(ctx, body)
-    qty = int_field(body, "mdfy_qty")
-    price = int_field(body, "mdfy_uv", minimum=1)
-    mode = ctx.sim.config.mode
-    try:
-        order = ctx.sim.engine.modify(ctx.account_no, orig, listing.code, qty, price)
-    except OrderRejected as exc:
-        raise TrError(rejection_answer(exc.reason, mode, listing.code)) from exc
+    qty = int_field(body, qty_field)
+    order = _engine(ctx, listing.code, lambda: call(orig, listing.code, qty))
     word = SIDE_WORD[order.side]
-    message = (
-        f"모의투자 {word}정정 주문완료"
-        if mode is Mode.MOCK
-        else f"{word}정정 주문입력이 완료되었습니다"
-    )
+    if ctx.sim.config.mode is Mode.MOCK:
+        return order, orig, exchange, f"모의투자 {word}{action} 주문완료"
+    return order, orig, exchange, f"{word}{action} 주문입력이 완료되었습니다"
+
+
+def modify_order(ctx: TrContext, body: Body) -> TrResult:
+    """kt10002: the modified quantity becomes a new order at the new price."""
+    price = int_field(body, "mdfy_uv", minimum=1)
+
+    def modify(orig: str, code: str, qty: int) -> Order:
+        return ctx.sim.engine.modify(ctx.account_no, orig, code, qty, price)
+
+    order, orig, exchange, message = _amend(ctx, body, "mdfy_qty", "정정", modify)
     fields = {
         "ord_no": order.order_no,
         "base_orig_ord_no": orig,
@@ -110,22 +127,12 @@ def modify_order(ctx: TrContext, body: Body) -> TrResult:
 
 
 def cancel_order(ctx: TrContext, body: Body) -> TrResult:
-    """kt10003: ``cncl_qty`` 0 cancels the whole remainder."""
-    _exchange(ctx, body)
-    orig = _order_no(body, "orig_ord_no")
-    listing = requested_stock(ctx, body)
-    qty = int_field(body, "cncl_qty")
-    mode = ctx.sim.config.mode
-    try:
-        order = ctx.sim.engine.cancel(ctx.account_no, orig, listing.code, qty)
-    except OrderRejected as exc:
-        raise TrError(rejection_answer(exc.reason, mode, listing.code)) from exc
-    word = SIDE_WORD[order.side]
-    message = (
-        f"모의투자 {word}취소 주문완료"
-        if mode is Mode.MOCK
-        else f"{word}취소 주문입력이 완료되었습니다"
-    )
+    """kt10003: no ``dmst_stex_tp`` in the answer (PROTOCOL.md §6.5)."""
+
+    def cancel(orig: str, code: str, qty: int) -> Order:
+        return ctx.sim.engine.cancel(ctx.account_no, orig, code, qty)
+
+    order, orig, _, message = _amend(ctx, body, "cncl_qty", "취소", cancel)
     fields = {
         "ord_no": order.order_no,
         "base_orig_ord_no": orig,
