@@ -295,3 +295,41 @@ def test_realtime_cancel_sequence(simulator: RunningSimulator) -> None:
     assert statuses[0] == ("+매수", "접수")
     assert ("매수취소", "접수") in statuses and ("매수취소", "확인") in statuses
     sock.close()
+
+
+def test_realtime_modify_sequence(simulator: RunningSimulator) -> None:
+    token = simulator.token()
+    sock = KiwoomSocket(simulator.ws_url)
+    sock.login(token)
+    sock.send({"trnm": "REG", "grp_no": "1", "refresh": "1", "data": [{"item": "", "type": "00"}]})
+    sock.wait_for(lambda f: f.get("trnm") == "REG")
+    _, bid = _book(simulator, token)
+    low = bid - 10 * tick_size(bid)
+    ord_no = simulator.call("kt10000", "ordr", _order(2, low), token).json()["ord_no"]
+    modify = {
+        "dmst_stex_tp": "KRX",
+        "orig_ord_no": ord_no,
+        "stk_cd": CODE,
+        "mdfy_qty": "0",
+        "mdfy_uv": str(low + tick_size(low)),
+    }
+    new_no = simulator.call("kt10002", "ordr", modify, token).json()["ord_no"]
+    frames: list[dict[str, str]] = []
+    while not any(v["9203"] == new_no and v["913"] == "확인" for v in frames):
+        frame = sock.wait_for(lambda f: f.get("trnm") == "REAL")
+        frames += [entry["values"] for entry in frame["data"]]
+    modified = [v for v in frames if v["9203"] == new_no]
+    assert [(v["905"], v["913"]) for v in modified] == [("매수정정", "접수"), ("매수정정", "확인")]
+    assert modified[0]["904"] == ord_no and modified[0]["901"] == str(low + tick_size(low))
+    sock.close()
+
+
+def test_injected_latency_delays_the_answer(simulator: RunningSimulator) -> None:
+    import time
+
+    token = simulator.token()
+    simulator.client.post("/_sim/faults", json={"api_id": "ka10001", "latency_ms": 300, "times": 1})
+    started = time.monotonic()
+    answer = simulator.call("ka10001", "stkinfo", {"stk_cd": CODE}, token)
+    assert answer.json()["return_code"] == 0
+    assert time.monotonic() - started >= 0.3
