@@ -64,4 +64,8 @@ def _wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float) -> 
 
 
 def report(name: str, value: float, unit: str) -> None:
-    print(f"{name}: {value:.0f} {unit}" if value >= 100 else f"{name}: {value:.2f} {unit}")
+    """One figure per line: ``name: value unit`` (counts as integers)."""
+    if isinstance(value, int) or value >= 100:
+        print(f"{name}: {value:.0f} {unit}", flush=True)
+    else:
+        print(f"{name}: {value:.2f} {unit}", flush=True)
