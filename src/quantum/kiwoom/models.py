@@ -446,40 +446,38 @@ class OrderAck(KiwoomModel):
     message: str | None = None
 
 
-class ModifyAck(KiwoomModel):
+def _amend_fields(qty_field: str) -> tuple[F[Any], ...]:
+    return (
+        F("ord_no", "order_no", order_no),
+        F("base_orig_ord_no", "original_order_no", order_no),
+        F(qty_field, "qty", amount),
+        *_ACK_COMMON,
+    )
+
+
+class _AmendAck(KiwoomModel):
+    """What modify and cancel answer: a new order number for ``qty`` shares of
+    the original order."""
+
+    order_no: str
+    original_order_no: str
+    qty: int
+    exchange: str | None = None
+    message: str | None = None
+
+
+class ModifyAck(_AmendAck):
     """kt10002: the modify creates a new order for ``qty`` at the new price."""
 
     API_ID = "kt10002"
-    FIELDS = (
-        F("ord_no", "order_no", order_no),
-        F("base_orig_ord_no", "original_order_no", order_no),
-        F("mdfy_qty", "qty", amount),
-        *_ACK_COMMON,
-    )
-
-    order_no: str
-    original_order_no: str
-    qty: int
-    exchange: str | None = None
-    message: str | None = None
+    FIELDS = _amend_fields("mdfy_qty")
 
 
-class CancelAck(KiwoomModel):
+class CancelAck(_AmendAck):
     """kt10003: ``qty`` shares of the original order were cancelled."""
 
     API_ID = "kt10003"
-    FIELDS = (
-        F("ord_no", "order_no", order_no),
-        F("base_orig_ord_no", "original_order_no", order_no),
-        F("cncl_qty", "qty", amount),
-        *_ACK_COMMON,
-    )
-
-    order_no: str
-    original_order_no: str
-    qty: int
-    exchange: str | None = None
-    message: str | None = None
+    FIELDS = _amend_fields("cncl_qty")
 
 
 # -- account ---------------------------------------------------------------------------------
