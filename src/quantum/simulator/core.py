@@ -66,6 +66,10 @@ class Simulator:
         self.stats = PriceStats(self.market)
         self.hub = RealtimeHub(self)
         self.requests: Counter[str] = Counter()
+        self.ws_messages: Counter[str] = Counter()
+        """WebSocket REG / REMOVE messages received (tests count upstream churn)."""
+        self.ws_items: Counter[str] = Counter()
+        """(item, type) pairs named in REG / REMOVE messages, market types only."""
         self.book_snapshots: dict[str, tuple[dict[int, int], dict[int, int]]] = {}
         self._ticker: asyncio.Task[None] | None = None
 

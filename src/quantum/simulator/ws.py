@@ -222,11 +222,15 @@ class Session:
             self.send({"trnm": trnm or "", "return_code": 1, "return_msg": "알 수 없는 요청입니다"})
 
     def _register(self, trnm: str, message: dict[str, Any]) -> None:
+        self._sim.ws_messages[trnm] += 1
         try:
             group, wanted = self._registrations(message)
         except RegistrationError as exc:
             self.send({"trnm": trnm, "return_code": 1, "return_msg": str(exc)})
             return
+        self._sim.ws_items[trnm] += sum(
+            1 for _, type_code in wanted if type_code not in ACCOUNT_TYPES
+        )
         current = self.groups.setdefault(group, set())
         if trnm == Trnm.REMOVE:
             if wanted:

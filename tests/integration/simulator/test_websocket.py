@@ -122,6 +122,9 @@ def test_remove_stops_pushes(simulator: RunningSimulator) -> None:
     _register(sock, ["005930"], ["0B"])
     sock.send({"trnm": "REMOVE", "grp_no": "1", "data": [{"item": ["005930"], "type": ["0B"]}]})
     assert sock.wait_for(lambda f: f.get("trnm") == "REMOVE")["return_code"] == 0
+    state = simulator.client.get("/_sim/state").json()
+    assert state["ws_messages"] == {"REG": 1, "REMOVE": 1}
+    assert state["ws_items"] == {"REG": 1, "REMOVE": 1}
     simulator.advance(30)
     with pytest.raises(TimeoutError):
         sock.wait_for(lambda f: f.get("trnm") == "REAL", timeout=0.5)
