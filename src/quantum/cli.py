@@ -79,5 +79,22 @@ def simulator(
     serve(settings)
 
 
+@app.command()
+def adapter(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the adapter API.")] = 8100,
+) -> None:
+    """Run the broker adapter (Kiwoom keys from the KIWOOM_* environment)."""
+    from quantum.adapter.server import serve
+    from quantum.kiwoom.settings import KiwoomSettings
+
+    settings = KiwoomSettings()
+    typer.echo(
+        f"Kiwoom adapter ({settings.environment.value}, key {settings.key_fingerprint}) "
+        f"on http://{host}:{port}  (OpenAPI: /docs)"
+    )
+    serve(host, port, settings)
+
+
 if __name__ == "__main__":
     app()

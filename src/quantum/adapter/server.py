@@ -1,0 +1,46 @@
+"""``quantum adapter``: the adapter API served by uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from quantum.adapter.api import create_adapter_app
+from quantum.adapter.factory import inprocess_broker
+from quantum.adapter.service import InProcessBroker
+from quantum.kiwoom.settings import KiwoomSettings
+
+
+def build_app(settings: KiwoomSettings) -> FastAPI:
+    """The adapter app on the configured keys, with ``WS /ws/realtime``; the broker
+    (and its realtime hub) is closed on shutdown."""
+    broker = inprocess_broker(settings)
+    return app_closing(broker, broker.hub)
+
+
+def app_closing(broker: InProcessBroker, hub: Any = None) -> FastAPI:
+    """:func:`create_adapter_app` whose shutdown closes ``broker``."""
+    app = create_adapter_app(broker, hub=hub)
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        async with inner(app_):
+            try:
+                yield
+            finally:
+                await broker.close()
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
+def serve(host: str, port: int, settings: KiwoomSettings) -> None:
+    """Run the adapter until interrupted."""
+    config = uvicorn.Config(build_app(settings), host=host, port=port, log_level="info")
+    asyncio.run(uvicorn.Server(config).serve())

@@ -1,0 +1,375 @@
+"""The realtime hub and ``WS /ws/realtime`` against the simulator (fixed clock).
+
+REAL frames flow only when the clock moves: ``advance`` is a sync httpx call,
+hence ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from tests.integration.kiwoom.conftest import Harness, settings_for, sim_state
+from tests.integration.simulator.conftest import RunningSimulator
+from websockets.asyncio.client import connect
+
+from quantum.adapter.broker import Credentials
+from quantum.adapter.realtime import FeedSource, HubSubscription, RealtimeHub, client_source
+from quantum.adapter.realtime.router import router
+from quantum.adapter.schema import (
+    ErrorMessage,
+    RealtimeMessage,
+    StatusMessage,
+    StreamStatus,
+    SubscribedMessage,
+    TickMessage,
+    UnsubscribedMessage,
+)
+from quantum.kiwoom.client import KiwoomClient
+
+SESSION_DAY = date(2026, 11, 24)
+
+
+class Collector:
+    """Reads one subscription's messages on a task of its own."""
+
+    def __init__(self, subscription: HubSubscription) -> None:
+        self.subscription = subscription
+        self.messages: list[RealtimeMessage] = []
+        self.arrived: list[float] = []
+        self.changed = asyncio.Event()
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        async for message in self.subscription.messages():
+            self.messages.append(message)
+            self.arrived.append(time.monotonic())
+            self.changed.set()
+
+    async def wait_status(self, status: StreamStatus, since: float) -> None:
+        while status not in self.statuses(since):
+            self.changed.clear()
+            await self.changed.wait()
+
+    def ticks(self, since: float = 0.0) -> list[TickMessage]:
+        return [
+            m
+            for m, at in zip(self.messages, self.arrived, strict=True)
+            if isinstance(m, TickMessage) and at >= since
+        ]
+
+    def statuses(self, since: float = 0.0) -> list[StreamStatus]:
+        return [
+            m.status
+            for m, at in zip(self.messages, self.arrived, strict=True)
+            if isinstance(m, StatusMessage) and at >= since
+        ]
+
+    async def stop(self) -> None:
+        await self.subscription.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(self.task, 5)
+
+
+async def until_ticks(
+    running: RunningSimulator,
+    collectors: list[Collector],
+    codes: set[str],
+    *,
+    since: float = 0.0,
+    count: int = 1,
+    within: float = 10.0,
+) -> None:
+    """Advance the simulated clock until every collector has ``count`` ticks of every code."""
+    async with asyncio.timeout(within):
+        while True:
+            done = all(
+                sum(1 for t in c.ticks(since) if t.stock_code == code) >= count
+                for c in collectors
+                for code in codes
+            )
+            if done:
+                return
+            await asyncio.to_thread(running.advance, 5)
+            await asyncio.sleep(0.1)
+
+
+def assert_seq_increasing(ticks: list[TickMessage]) -> None:
+    by_code: dict[str, list[TickMessage]] = {}
+    for tick in ticks:
+        by_code.setdefault(tick.stock_code, []).append(tick)
+    for code, seen in by_code.items():
+        seqs = [t.seq for t in seen]
+        assert seqs == sorted(set(seqs)), f"{code}: seq not strictly increasing: {seqs}"
+        keys = [(t.time, t.cum_volume) for t in seen]
+        assert keys == sorted(set(keys)), f"{code}: duplicate or out-of-order tick"
+
+
+@contextlib.asynccontextmanager
+async def hub_for(
+    running: RunningSimulator, harness: Harness, **options: Any
+) -> AsyncIterator[RealtimeHub]:
+    settings = settings_for(running)
+    client = KiwoomClient(harness.transport(running))
+
+    async def source_for(credentials: Credentials | None) -> FeedSource:
+        assert credentials is None
+        return client_source(
+            client,
+            fingerprint=settings.key_fingerprint,
+            ws_url=running.ws_url,
+            session_date=SESSION_DAY,
+            backoff_initial=0.05,
+            backoff_max=0.5,
+        )
+
+    hub = RealtimeHub(source_for, **options)
+    try:
+        yield hub
+    finally:
+        await hub.aclose()
+
+
+# --------------------------------------------------------------------------- hub
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[Harness]:
+    built = Harness()
+    yield built
+    await built.aclose()
+
+
+async def test_shared_code_is_registered_once_and_removed_with_its_last_subscriber(
+    simulator: RunningSimulator,
+    harness: Harness,
+) -> None:
+    async with hub_for(simulator, harness) as hub:
+        first = Collector(await hub.subscribe(["005930"]))
+        second = Collector(await hub.subscribe(["005930"]))
+        state = sim_state(simulator)
+        assert state["ws_items"].get("REG") == 1, state["ws_items"]
+        await until_ticks(simulator, [first, second], {"005930"}, count=3)
+        for collector in (first, second):
+            assert isinstance(collector.messages[0], SubscribedMessage)
+            assert collector.messages[0].stock_codes == ["005930"]
+            assert_seq_increasing(collector.ticks())
+        assert [t.seq for t in first.ticks()][:3] == [t.seq for t in second.ticks()][:3]
+
+        [health] = hub.health()
+        assert health["key"] == settings_for(simulator).key_fingerprint
+        assert health["stream_state"] == "LIVE"
+        assert health["subscribed_codes"] == ["005930"]
+        assert health["token_valid_until"] is not None
+        assert health["last_frame_age_seconds"] is not None
+        assert "PSintegration" not in repr(health)
+
+        await first.stop()
+        assert sim_state(simulator)["ws_items"].get("REMOVE", 0) == 0
+        await second.stop()
+        state = sim_state(simulator)
+        assert state["ws_items"].get("REMOVE") == 1, state["ws_items"]
+        assert state["ws_items"].get("REG") == 1
+        assert hub.health()[0]["subscribed_codes"] == []
+
+
+async def test_add_remove_and_unknown_codes(
+    simulator: RunningSimulator,
+    harness: Harness,
+) -> None:
+    async with hub_for(simulator, harness) as hub:
+        subscription = await hub.subscribe(["005930"])
+        collector = Collector(subscription)
+        await subscription.add(["000660", "999999", "bad"])
+        await subscription.remove(["005930"])
+        await asyncio.sleep(0.1)
+        assert collector.messages[:4] == [
+            SubscribedMessage(stock_codes=["005930"]),
+            ErrorMessage(code="unknown_stock", message="unknown stock codes: ['BAD', '999999']"),
+            SubscribedMessage(stock_codes=["000660"]),
+            UnsubscribedMessage(stock_codes=["005930"]),
+        ]
+        assert hub.health()[0]["subscribed_codes"] == ["000660"]
+        await until_ticks(simulator, [collector], {"000660"})
+        await collector.stop()
+
+
+async def test_reconnect_keeps_subscriptions_and_seq_without_duplicates(
+    simulator: RunningSimulator,
+    harness: Harness,
+) -> None:
+    async with hub_for(simulator, harness) as hub:
+        a = Collector(await hub.subscribe(["005930", "000660"]))
+        b = Collector(await hub.subscribe(["005930"]))
+        await until_ticks(simulator, [a, b], {"005930"}, count=2)
+        before = sim_state(simulator)
+        assert before["ws_messages"].get("REG") == 1
+        assert before["ws_items"].get("REG") == 2
+
+        dropped_at = time.monotonic()
+        async with httpx.AsyncClient(base_url=simulator.base_url) as http:
+            assert (await http.post("/_sim/ws/drop", json={})).json() == {"dropped": 1}
+        async with asyncio.timeout(5):
+            for collector in (a, b):
+                await collector.wait_status(StreamStatus.LIVE, dropped_at)
+        for collector in (a, b):
+            assert collector.statuses(dropped_at) == [StreamStatus.RECONNECTING, StreamStatus.LIVE]
+        after = sim_state(simulator)
+        assert after["ws_messages"].get("REG") == 2, "exactly one re-registration"
+        assert after["ws_items"].get("REG") == 4
+
+        live_at = time.monotonic()
+        await until_ticks(simulator, [a], {"005930", "000660"}, since=live_at, count=2)
+        await until_ticks(simulator, [b], {"005930"}, since=live_at, count=2)
+        for collector in (a, b):
+            assert_seq_increasing(collector.ticks())
+        await a.stop()
+        await b.stop()
+
+
+async def test_slow_subscriber_is_dropped_and_released_without_delaying_others(
+    simulator: RunningSimulator,
+    harness: Harness,
+) -> None:
+    async with hub_for(simulator, harness, max_queue=3, grace_seconds=0.5) as hub:
+        stuck = await hub.subscribe(["005930", "000660"])  # never read
+        reader = Collector(await hub.subscribe(["005930"]))
+        await until_ticks(simulator, [reader], {"005930"}, count=20, within=20)
+        async with asyncio.timeout(5):
+            while not stuck.closed:
+                await asyncio.to_thread(simulator.advance, 5)
+                await asyncio.sleep(0.1)
+        assert stuck.close_code == 1008
+        got = [m async for m in stuck.messages()]
+        assert got[-1] == ErrorMessage(code="slow_consumer", message="slow consumer")
+        for _ in range(100):  # the release runs on a task of its own
+            if hub.health()[0]["subscribed_codes"] == ["005930"]:
+                break
+            await asyncio.sleep(0.05)
+        assert hub.health()[0]["subscribed_codes"] == ["005930"]
+        assert sim_state(simulator)["ws_items"].get("REMOVE") == 1  # 000660 only
+        assert_seq_increasing(reader.ticks())
+        since = time.monotonic()
+        await until_ticks(simulator, [reader], {"005930"}, since=since, count=3)
+        assert reader.subscription.close_code is None
+        await reader.stop()
+
+
+# --------------------------------------------------------------------------- WS router
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "adapter did not start"
+        time.sleep(0.02)
+    try:
+        yield f"ws://127.0.0.1:{port}/ws/realtime"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def adapter_app(running: RunningSimulator, **options: Any) -> FastAPI:
+    """A tiny app with the router; the hub lives (and is closed) on uvicorn's loop."""
+
+    async def source_for(credentials: Credentials | None) -> FeedSource:
+        token = await asyncio.to_thread(running.token)
+
+        async def provide(force: bool) -> str:
+            return token
+
+        return FeedSource(
+            running.ws_url,
+            provide,
+            fingerprint="test",
+            stream_options={"session_date": SESSION_DAY},
+        )
+
+    hub = RealtimeHub(source_for, **options)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await hub.aclose()
+
+    app = FastAPI(lifespan=lifespan)
+    app.state.realtime_hub = hub
+    app.include_router(router)
+    return app
+
+
+async def _next(ws: Any, wanted: str, within: float = 5.0) -> dict[str, Any]:
+    async with asyncio.timeout(within):
+        while True:
+            message: dict[str, Any] = orjson.loads(await ws.recv())
+            if message["type"] == wanted:
+                return message
+
+
+async def test_websocket_protocol_end_to_end(simulator: RunningSimulator) -> None:
+    with serve(adapter_app(simulator)) as url:
+        async with connect(url) as ws:
+            await ws.send(orjson.dumps({"type": "SUBSCRIBE", "stock_codes": ["005930"]}).decode())
+            # a STATUS (the upstream socket going LIVE) may come first
+            assert (await _next(ws, "SUBSCRIBED"))["stock_codes"] == ["005930"]
+            await ws.send("{not json")
+            assert (await _next(ws, "ERROR"))["code"] == "invalid_json"
+            await ws.send(orjson.dumps({"type": "HELLO"}).decode())
+            assert (await _next(ws, "ERROR"))["code"] == "unknown_command"
+            await ws.send(orjson.dumps({"type": "SUBSCRIBE", "stock_codes": ["999999"]}).decode())
+            assert (await _next(ws, "ERROR"))["code"] == "unknown_stock"
+
+            ticks: list[dict[str, Any]] = []
+            async with asyncio.timeout(10):
+                while len(ticks) < 3:
+                    await asyncio.to_thread(simulator.advance, 5)
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(0.5):
+                            while True:
+                                message = orjson.loads(await ws.recv())
+                                if message["type"] == "TICK":
+                                    ticks.append(message)
+            assert {t["stock_code"] for t in ticks} == {"005930"}
+            seqs = [t["seq"] for t in ticks]
+            assert seqs == sorted(set(seqs))
+            assert set(ticks[0]) == set(TickMessage.model_fields)
+            TickMessage.model_validate(ticks[0])
+
+            await ws.send(orjson.dumps({"type": "UNSUBSCRIBE", "stock_codes": ["005930"]}).decode())
+            assert (await _next(ws, "UNSUBSCRIBED"))["stock_codes"] == ["005930"]
+            await asyncio.sleep(0.2)
+            assert sim_state(simulator)["ws_items"].get("REMOVE") == 1
+        # the connection is gone: nothing stays registered upstream
+        await asyncio.sleep(0.2)
+        assert sim_state(simulator)["ws_items"].get("REG") == 1
+
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
