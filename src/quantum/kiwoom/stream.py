@@ -27,7 +27,6 @@ import contextlib
 import inspect
 import logging
 import random
-from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from datetime import date, datetime
 from types import TracebackType
@@ -43,7 +42,14 @@ from quantum.kiwoom.events import (
     StreamState,
     parse_real,
 )
-from quantum.kiwoom.realtime import ACCOUNT_TYPES, REALTIME_TYPES, SystemCode, Trnm
+from quantum.kiwoom.realtime import SystemCode, Trnm
+from quantum.kiwoom.registrations import (
+    Registration,
+    RegistrationBook,
+    check_group,
+    registration_message,
+    registration_pairs,
+)
 from quantum.kiwoom.wire import KST
 
 log = logging.getLogger(__name__)
@@ -66,8 +72,6 @@ __all__ = [
 TokenProvider: TypeAlias = Callable[[bool], Awaitable[str]]
 """``await provider(force)`` → a raw access token; ``force=True`` must bypass any cache."""
 EventCallback: TypeAlias = Callable[[StreamEvent], Awaitable[None] | None]
-Registration: TypeAlias = tuple[str, str]
-"""(item as sent in REG, realtime type); account types use the item ``""``."""
 
 DROP_SYSTEM_CODES = frozenset(
     {SystemCode.DUPLICATE_SESSION, SystemCode.HEARTBEAT_MISSED, SystemCode.LOGIN_MISSING}
@@ -76,8 +80,6 @@ DROP_SYSTEM_CODES = frozenset(
 
 _STABLE_SECONDS = 5.0
 """A connection LIVE at least this long resets the backoff."""
-_MAX_GROUP_NO = 9999
-"""``grp_no`` is at most 4 characters."""
 
 
 # --------------------------------------------------------------------------- errors
@@ -180,10 +182,6 @@ def _return_code(message: Mapping[str, Any]) -> int:
         return 1
 
 
-def _as_list(codes: str | Iterable[str]) -> list[str]:
-    return [codes] if isinstance(codes, str) else list(codes)
-
-
 # --------------------------------------------------------------------------- the stream
 
 
@@ -241,7 +239,6 @@ class KiwoomStream:
         self._stall_seconds = stall_seconds
         self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
-        self._items_per_group = items_per_group
         self._request_timeout = request_timeout
         self._login_timeout = login_timeout
         self._open_timeout = open_timeout
@@ -267,8 +264,7 @@ class KiwoomStream:
         self._closing = False
         self._closed = False
         self._failure: StreamError | None = None
-        self._groups: dict[str, set[Registration]] = {}
-        self._user_groups: set[str] = set()
+        self._book = RegistrationBook(items_per_group)
 
         self.pings_echoed = 0
         """Server PING frames echoed so far."""
@@ -287,7 +283,7 @@ class KiwoomStream:
     @property
     def registrations(self) -> dict[str, frozenset[Registration]]:
         """Group number → the (item, type) pairs registered in it."""
-        return {group: frozenset(pairs) for group, pairs in sorted(self._groups.items())}
+        return self._book.snapshot()
 
     async def start(self) -> None:
         """Connect and wait until LIVE.
@@ -331,9 +327,9 @@ class KiwoomStream:
         :class:`RegistrationError` on a refusal and ``TimeoutError`` when an
         answer takes longer than ``request_timeout``.
         """
-        pairs = self._pairs(codes, types)
+        pairs = registration_pairs(codes, types)
         if group is not None:
-            self._check_group(group)
+            check_group(group)
         await self._request(lambda conn: self._subscribe(conn, pairs, group))
 
     async def unsubscribe(
@@ -344,7 +340,7 @@ class KiwoomStream:
     ) -> None:
         """Remove registrations (``REMOVE``) from ``group`` or from whichever
         groups hold them; pairs that are not registered are ignored."""
-        pairs = self._pairs(codes, types)
+        pairs = registration_pairs(codes, types)
         await self._request(lambda conn: self._unsubscribe(conn, pairs, group))
 
     async def events(self) -> AsyncIterator[StreamEvent]:
@@ -441,7 +437,7 @@ class KiwoomStream:
         live_since: float | None = None
         try:
             async with self._lock:
-                for group, pairs in sorted(self._groups.items()):
+                for group, pairs in self._book.snapshot().items():
                     try:
                         await self._send_registration(conn, Trnm.REG, group, pairs)
                     except RegistrationError as exc:
@@ -634,27 +630,6 @@ class KiwoomStream:
 
     # ----------------------------------------------------------------- registrations
 
-    def _pairs(self, codes: str | Iterable[str], types: Iterable[str]) -> list[Registration]:
-        type_list = _as_list(types)
-        unknown = [t for t in type_list if t not in REALTIME_TYPES]
-        if unknown:
-            raise ValueError(f"unknown realtime types: {unknown}")
-        items = [code.strip() for code in _as_list(codes)]
-        pairs: list[Registration] = []
-        for type_code in type_list:
-            if type_code in ACCOUNT_TYPES:
-                pairs.append(("", type_code))
-                continue
-            if not items or any(not item for item in items):
-                raise ValueError(f"type {type_code} needs non-empty stock codes")
-            pairs.extend((item, type_code) for item in items)
-        return list(dict.fromkeys(pairs))
-
-    @staticmethod
-    def _check_group(group: str) -> None:
-        if not group or len(group) > 4:
-            raise ValueError("group must be 1-4 characters")
-
     async def _request(self, operation: Callable[[_Connection], Awaitable[None]]) -> None:
         while True:
             conn = await self._wait_live()
@@ -670,96 +645,25 @@ class KiwoomStream:
     async def _subscribe(
         self, conn: _Connection, pairs: list[Registration], group: str | None
     ) -> None:
-        registered: set[Registration] = set().union(*self._groups.values())
-        wanted = [pair for pair in pairs if pair not in registered]
+        wanted = self._book.missing(pairs)
         if not wanted:
             return
-        plan = self._allocate(wanted, group)
-        for target, target_pairs in plan.items():
+        for target, target_pairs in self._book.allocate(wanted, group).items():
             await self._send_registration(conn, Trnm.REG, target, target_pairs)
-            self._groups.setdefault(target, set()).update(target_pairs)
-            if group is not None:
-                self._user_groups.add(target)
+            self._book.acknowledged_reg(target, target_pairs, named=group is not None)
 
     async def _unsubscribe(
         self, conn: _Connection, pairs: list[Registration], group: str | None
     ) -> None:
-        wanted = set(pairs)
-        plan = {
-            name: sorted(held & wanted)
-            for name, held in sorted(self._groups.items())
-            if (group is None or name == group) and held & wanted
-        }
-        for target, target_pairs in plan.items():
+        for target, target_pairs in self._book.removal_plan(pairs, group).items():
             await self._send_registration(conn, Trnm.REMOVE, target, target_pairs)
-            remaining = self._groups[target]
-            remaining.difference_update(target_pairs)
-            if not remaining:
-                del self._groups[target]
-                self._user_groups.discard(target)
-
-    def _allocate(
-        self, pairs: list[Registration], group: str | None
-    ) -> dict[str, list[Registration]]:
-        """Which group each new pair goes to; at most ``items_per_group`` items a group."""
-        limit = self._items_per_group
-        items_in: dict[str, set[str]] = defaultdict(set)
-        for name, held in self._groups.items():
-            items_in[name].update(item for item, t in held if t not in ACCOUNT_TYPES)
-        plan: dict[str, list[Registration]] = defaultdict(list)
-        if group is not None:
-            items = items_in[group] | {item for item, t in pairs if t not in ACCOUNT_TYPES}
-            if len(items) > limit:
-                raise ValueError(f"group {group} would hold {len(items)} items (limit {limit})")
-            plan[group] = pairs
-            return dict(plan)
-        taken = set(self._groups) | self._user_groups
-
-        def auto_groups() -> list[str]:
-            names = (set(self._groups) | set(plan)) - self._user_groups
-            return sorted(names, key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0, n))
-
-        def new_group() -> str:
-            for number in range(1, _MAX_GROUP_NO + 1):
-                name = str(number)
-                if name not in taken and name not in plan:
-                    return name
-            raise ValueError("no realtime group number left")
-
-        for item, type_code in pairs:
-            if type_code in ACCOUNT_TYPES:
-                holders = [
-                    g
-                    for g in auto_groups()
-                    if any(t in ACCOUNT_TYPES for _, t in self._groups.get(g, ()))
-                    or any(t in ACCOUNT_TYPES for _, t in plan.get(g, ()))
-                ]
-                target = (holders or auto_groups() or [new_group()])[0]
-            else:
-                autos = auto_groups()
-                holding = [g for g in autos if item in items_in[g]]
-                roomy = [g for g in autos if len(items_in[g]) < limit]
-                target = (holding or roomy or [new_group()])[0]
-                items_in[target].add(item)
-            plan[target].append((item, type_code))
-        return dict(plan)
+            self._book.acknowledged_remove(target, target_pairs)
 
     async def _send_registration(
         self, conn: _Connection, trnm: Trnm, group: str, pairs: Iterable[Registration]
     ) -> None:
-        by_type: dict[str, list[str]] = defaultdict(list)
-        for item, type_code in sorted(pairs):
-            by_type[type_code].append(item)
-        by_items: dict[tuple[str, ...], list[str]] = defaultdict(list)
-        for type_code, items in sorted(by_type.items()):
-            key = ("",) if type_code in ACCOUNT_TYPES else tuple(items)
-            by_items[key].append(type_code)
-        message: dict[str, Any] = {"trnm": trnm.value, "grp_no": group}
-        if trnm is Trnm.REG:
-            message["refresh"] = "1"
-        message["data"] = [
-            {"item": list(items), "type": types} for items, types in by_items.items()
-        ]
+        pairs = list(pairs)
+        message = registration_message(trnm, group, pairs)
         if conn.finished:
             raise _ConnectionLost("connection already closed")
         future = conn.expect_ack(trnm.value)
@@ -776,4 +680,4 @@ class KiwoomStream:
         code = _return_code(answer)
         if code != 0:
             raise RegistrationError(trnm.value, group, code, str(answer.get("return_msg", "")))
-        log.debug("%s grp_no=%s acknowledged (%d pairs)", trnm.value, group, len(by_type))
+        log.debug("%s grp_no=%s acknowledged (%d pairs)", trnm.value, group, len(pairs))
