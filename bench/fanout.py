@@ -1,24 +1,40 @@
 """Realtime fan-out: simulator → adapter hub → many WebSocket clients.
 
-Run: ``python -m bench.fanout [--quick]``. A simulator subprocess (real clock,
-0.1 s market steps, no rate limit) feeds an adapter subprocess (the realtime
-router and hub on uvicorn, one upstream socket); N clients in this process
-each subscribe to K of the first 100 listed stocks.
+Run: ``python -m bench.fanout [--quick] [--compare]``. A simulator subprocess
+(real clock, 0.1 s market steps, no rate limit: 100 stocks → ~1,000 trades/s)
+feeds an adapter subprocess (the realtime router and hub on uvicorn with the
+production WebSocket options of :data:`quantum.adapter.server.UVICORN_WS_OPTIONS`,
+one upstream socket); N clients, spread over ``--client-procs`` client
+processes (default 2: the machine has 2 cores shared by simulator, adapter
+and clients), each subscribe to K of the first 100 listed stocks.
 
-Prints:
+Full run: 1,000 clients × 10 of 100 stocks, 30 s. ``--quick``: the same
+1,000 × 10 load for 10 s. Clients use the batched frames (``?batch=1``)
+unless ``--no-batch``; ``--compare`` adds a pass of the guide's one-object-per-
+frame clients (``fanout_unbatched_*``).
+
+Prints (``#`` lines describe the load):
 - fanout_msgs_per_s: TICK messages received by all clients per second;
-- fanout_p50_ms / fanout_p99_ms: from the tick's creation in the hub (a
-  wall-clock stamp the bench adds to each TICK frame, bench only) to its
-  receipt by a client (same machine, same clock);
+- fanout_p50_ms / fanout_p99_ms: from the tick's arrival in the adapter (a
+  wall-clock stamp the bench adds to each TICK when the upstream frame is
+  parsed, bench only) to its receipt by a client (same machine, same clock).
+  Not from the simulator's trade time: Kiwoom (and the simulator) give trade
+  times as HHMMSS, a 1 s resolution, useless for milliseconds; instead
+- fanout_upstream_lag_max_s: adapter arrival − simulated trade time (as wall
+  time: the simulator's clock offset is read from ``/_sim/state``), 1 s
+  resolution: up to ~1.3 s means no backlog before the adapter (the simulator
+  starts at 2026-11-24 09:00 KST so the session is open at any wall time);
+- fanout_upstream_trades_per_s / fanout_offered_msgs_per_s: trades the adapter
+  read, messages the hub queued for clients (all clients are ``SUBSCRIBED``
+  before the window starts);
 - fanout_dropped: ticks clients never saw (per-code seq gaps, e.g. from
   conflation) plus clients disconnected as slow consumers;
 - adapter_rss_mib: the adapter process's resident memory at the end;
-- fanout_nodeflate_*: the same with clients that do not negotiate
-  permessage-deflate (websockets clients do by default; compressing every
-  frame costs the adapter about a third of its CPU).
+- adapter_cpu_pct / client_cpu_pct / simulator_cpu_pct: CPU (user + system)
+  over the window, in % of one core (clients: all client processes).
 
-The adapter is one asyncio process: once its CPU is saturated the backlog
-grows in the per-client queues (latency rises) until conflation starts.
+Knobs for measuring alternatives: ``--ws`` (uvicorn ws backend), ``--deflate``
+(server permessage-deflate on, clients offering it), ``--batch-delay``.
 """
 
 from __future__ import annotations
@@ -26,6 +42,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import random
@@ -33,7 +50,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -64,38 +81,30 @@ def serve_adapter(sim_base: str, port: int) -> None:
     from quantum.adapter.realtime import FeedSource, RealtimeHub, client_source
     from quantum.adapter.realtime import upstream as upstream_module
     from quantum.adapter.realtime.router import router
-    from quantum.adapter.schema import RealtimeMessage, TickMessage
+    from quantum.adapter.schema import TickMessage
     from quantum.kiwoom.client import KiwoomClient
     from quantum.kiwoom.settings import KiwoomSettings
 
     router_module = sys.modules["quantum.adapter.realtime.router"]
-    created: dict[tuple[str, int], float] = {}
     original_tick = upstream_module.tick_from_trade
-    original_encode = router_module.encode
+    encode = router_module.encode
+    cache = router_module._encoded
+
+    sim_offset = float(os.environ.get("BENCH_SIM_OFFSET", "0"))
+    arrivals: list[tuple[float, float]] = []  # (adapter receipt, receipt - trade time) wall s
 
     def stamped_tick(trade: Any, seq: int) -> TickMessage:
+        """The tick, with its encoding pre-cached as the router's plus ``hub_ts``."""
         message = original_tick(trade, seq)
-        created[(message.stock_code, seq)] = time.time()
-        if len(created) > 200_000:
-            for key in list(created)[:100_000]:
-                del created[key]
+        stamp = time.time()
+        arrivals.append((stamp, stamp - (trade.time.timestamp() - sim_offset)))
+        if len(arrivals) > 500_000:
+            del arrivals[:250_000]
+        text = encode(message)
+        cache[id(message)] = (message, text[:-1] + f',"hub_ts":{stamp:.6f}}}')
         return message
 
-    def stamped_encode(message: RealtimeMessage) -> str:
-        if not isinstance(message, TickMessage):
-            return str(original_encode(message))
-        hit = router_module._encoded.get(id(message))
-        if hit is not None and hit[0] is message:
-            return str(hit[1])
-        text = str(original_encode(message))
-        stamp = created.get((message.stock_code, message.seq))
-        if stamp is not None:
-            text = text[:-1] + f',"hub_ts":{stamp:.6f}}}'
-        router_module._encoded[id(message)] = (message, text)
-        return text
-
-    upstream_module.tick_from_trade = stamped_tick  # type: ignore[assignment]
-    router_module.encode = stamped_encode  # type: ignore[attr-defined]
+    upstream_module.tick_from_trade = stamped_tick
 
     settings = KiwoomSettings.for_url(sim_base, APP_KEY, APP_SECRET, rate_limit_enabled=False)
     client = KiwoomClient.from_settings(settings)
@@ -121,24 +130,38 @@ def serve_adapter(sim_base: str, port: int) -> None:
     app.include_router(router)
 
     @app.get("/bench/stats")
-    async def stats() -> dict[str, Any]:
+    async def stats(start: float = 0.0, end: float = 0.0) -> dict[str, Any]:
         subscribers = [s.subscriber for s in hub._subscriptions]
+        lags = sorted(lag for at, lag in arrivals if start <= at <= end)
         return {
+            "offered": sum(s.offered for s in subscribers),
+            "upstream_trades": len(lags),
+            "upstream_lag_max_s": lags[-1] if lags else float("nan"),
             "health": hub.health(),
             "conflated": sum(s.conflated for s in subscribers),
             "conflation_episodes": sum(s.conflation_episodes for s in subscribers),
             "disconnected": sum(1 for s in subscribers if s.close_code is not None),
         }
 
-    ws_impl = os.environ.get("BENCH_WS_IMPL", "websockets-sansio")
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", ws=ws_impl)  # type: ignore[arg-type]
+    from quantum.adapter.server import UVICORN_WS_OPTIONS
+
+    options = dict(UVICORN_WS_OPTIONS)
+    if os.environ.get("BENCH_WS_IMPL"):
+        options["ws"] = os.environ["BENCH_WS_IMPL"]
+    if os.environ.get("BENCH_WS_DEFLATE"):
+        options["ws_per_message_deflate"] = os.environ["BENCH_WS_DEFLATE"] == "1"
+    if os.environ.get("BENCH_BATCH_DELAY"):
+        router_module.BATCH_MAX_DELAY = float(os.environ["BENCH_BATCH_DELAY"])  # type: ignore[attr-defined]
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", **options)
 
 
 @contextlib.contextmanager
-def adapter_process(sim_base: str) -> Iterator[tuple[str, int]]:
+def adapter_process(sim_base: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
     port = free_port()
     command = [sys.executable, "-m", "bench.fanout", "--serve-adapter", sim_base, str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **env}
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -169,6 +192,34 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def sim_clock_offset(sim_base: str) -> float:
+    """Simulated time minus wall time (s): the simulator's real clock runs from ``start``."""
+    before = time.time()
+    now = httpx.get(f"{sim_base}/_sim/state", timeout=10).json()["clock"]["now"]
+    return datetime.fromisoformat(now).timestamp() - (before + time.time()) / 2
+
+
+def simulator_pid() -> int | None:
+    """This process's ``quantum.cli simulator`` child (started by the harness)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                command = handle.read()
+            if ppid == os.getpid() and b"simulator" in command:
+                return int(entry)
+    return None
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # --------------------------------------------------------------------------- clients
 
 
@@ -178,42 +229,90 @@ class Totals:
         self.latencies: list[float] = []
         self.gaps = 0
         self.disconnected = 0
-        self.measuring = False
+        self.connected = 0
+        """Clients that got their ``SUBSCRIBED``."""
 
 
 async def client(
-    url: str, codes: list[str], totals: Totals, stop: asyncio.Event, deflate: bool
+    url: str,
+    codes: list[str],
+    totals: Totals,
+    window: list[float],
+    deflate: bool,
 ) -> None:
+    """One consumer; counts TICKs received inside ``window`` = [start, end] (wall clock)."""
     last: dict[str, int] = {}
     options: dict[str, Any] = {} if deflate else {"compression": None}
-    async with connect(url, max_size=2**22, **options) as ws:
-        await ws.send(orjson.dumps({"type": "SUBSCRIBE", "stock_codes": codes}).decode())
-        while not stop.is_set():
-            try:
-                raw = await asyncio.wait_for(ws.recv(), 0.5)
-            except TimeoutError:
-                continue
-            except Exception:
-                totals.disconnected += 1
-                return
-            received_at = time.time()
-            message = orjson.loads(raw)
-            if message.get("type") == "ERROR" and message.get("code") == "slow_consumer":
-                totals.disconnected += 1
-                return
-            if message.get("type") != "TICK":
-                continue
-            code, seq = message["stock_code"], message["seq"]
-            previous = last.get(code)
-            last[code] = seq
-            if not totals.measuring:
-                continue
-            if previous is not None and seq > previous + 1:
-                totals.gaps += seq - previous - 1
-            totals.received += 1
-            stamp = message.get("hub_ts")
-            if stamp is not None:
-                totals.latencies.append((received_at - stamp) * 1000)
+    loads = orjson.loads
+    try:
+        async with connect(url, max_size=2**22, open_timeout=60, **options) as ws:
+            await ws.send(orjson.dumps({"type": "SUBSCRIBE", "stock_codes": codes}).decode())
+            subscribed = False
+            async for raw in ws:
+                received_at = time.time()
+                body = loads(raw)
+                messages = body if isinstance(body, list) else (body,)
+                measuring = window[0] <= received_at <= window[1]
+                for message in messages:
+                    kind = message.get("type")
+                    if kind != "TICK":
+                        if kind == "SUBSCRIBED" and not subscribed:
+                            subscribed = True
+                            totals.connected += 1
+                        if kind == "ERROR" and message.get("code") == "slow_consumer":
+                            totals.disconnected += 1
+                            return
+                        continue
+                    code, seq = message["stock_code"], message["seq"]
+                    previous = last.get(code)
+                    last[code] = seq
+                    if not measuring:
+                        continue
+                    if previous is not None and seq > previous + 1:
+                        totals.gaps += seq - previous - 1
+                    totals.received += 1
+                    stamp = message.get("hub_ts")
+                    if stamp is not None:
+                        totals.latencies.append((received_at - stamp) * 1000)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        totals.disconnected += 1
+
+
+async def client_worker(spec: dict[str, Any]) -> None:
+    """A client process: connect, say ``ready``, read the window from stdin, report JSON."""
+    totals = Totals()
+    window = [float("inf"), float("inf")]
+    url = spec["url"]
+    tasks = []
+    for codes in spec["subscriptions"]:
+        tasks.append(asyncio.create_task(client(url, codes, totals, window, spec["deflate"])))
+        await asyncio.sleep(0.002)  # do not flood the adapter's accept queue
+    deadline = time.monotonic() + 120
+    while totals.connected + totals.disconnected < len(tasks):
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    print(f"ready {totals.connected}", flush=True)
+    line = await asyncio.to_thread(sys.stdin.readline)
+    window[0], window[1] = (float(x) for x in line.split())
+    await asyncio.sleep(max(0.0, window[0] - time.time()))
+    cpu_start = time.process_time()
+    await asyncio.sleep(max(0.0, window[1] - time.time()))
+    cpu = time.process_time() - cpu_start
+    await asyncio.sleep(0.3)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    result = {
+        "received": totals.received,
+        "gaps": totals.gaps,
+        "disconnected": totals.disconnected,
+        "latencies": totals.latencies,
+        "cpu": cpu,
+    }
+    print(json.dumps(result), flush=True)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -223,36 +322,119 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def run(
+def run_pass(
     adapter_base: str,
-    codes: list[str],
-    clients: int,
-    per_client: int,
+    pid: int,
+    subscriptions: list[list[str]],
+    procs: int,
     seconds: float,
     deflate: bool,
-) -> tuple[Totals, float, dict[str, Any]]:
-    url = adapter_base.replace("http://", "ws://") + "/ws/realtime"
-    rng = random.Random(7)
-    totals = Totals()
-    stop = asyncio.Event()
-    tasks = [
-        asyncio.create_task(client(url, rng.sample(codes, per_client), totals, stop, deflate))
-        for _ in range(clients)
-    ]
-    await asyncio.sleep(3.0)  # connect, subscribe, first ticks
-    totals.measuring = True
-    started = time.monotonic()
-    await asyncio.sleep(seconds)
-    totals.measuring = False
-    elapsed = time.monotonic() - started
-    async with httpx.AsyncClient() as http:
-        stats: dict[str, Any] = (await http.get(f"{adapter_base}/bench/stats")).json()
-    stop.set()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    return totals, elapsed, stats
+    batch: bool,
+) -> dict[str, Any]:
+    url = adapter_base.replace("http://", "ws://") + "/ws/realtime" + ("?batch=1" if batch else "")
+    workers = []
+    for index in range(procs):
+        spec = {
+            "url": url,
+            "subscriptions": subscriptions[index::procs],
+            "deflate": deflate,
+        }
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "bench.fanout", "--client-worker", json.dumps(spec)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        workers.append(worker)
+    try:
+        subscribed = 0
+        for worker in workers:
+            assert worker.stdout is not None
+            line = worker.stdout.readline().split()
+            if not line or line[0] != "ready":
+                raise RuntimeError("a client worker failed to start")
+            subscribed += int(line[1])
+        if subscribed < len(subscriptions):
+            print(f"# only {subscribed} of {len(subscriptions)} clients subscribed in 120 s")
+        start = time.time() + 3.0  # first ticks, queues settled
+        end = start + seconds
+        for worker in workers:
+            assert worker.stdin is not None
+            worker.stdin.write(f"{start} {end}\n")
+            worker.stdin.flush()
+        sim = simulator_pid()
+        time.sleep(max(0.0, start - time.time()))
+        cpu_start = cpu_seconds(pid)
+        offered_start = httpx.get(f"{adapter_base}/bench/stats", timeout=30).json()["offered"]
+        sim_start = cpu_seconds(sim) if sim else float("nan")
+        time.sleep(max(0.0, end - time.time()))
+        adapter_cpu = cpu_seconds(pid) - cpu_start
+        sim_cpu = cpu_seconds(sim) - sim_start if sim else float("nan")
+        stats: dict[str, Any] = httpx.get(
+            f"{adapter_base}/bench/stats", params={"start": start, "end": end}, timeout=30
+        ).json()
+        memory = rss_mib(pid)
+        results = []
+        for worker in workers:
+            out, _ = worker.communicate(timeout=120)
+            results.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+    latencies = [x for r in results for x in r["latencies"]]
+    return {
+        "upstream_trades_per_s": stats["upstream_trades"] / seconds,
+        "upstream_lag_max_s": stats["upstream_lag_max_s"],
+        "offered_msgs_per_s": (stats["offered"] - offered_start) / seconds,
+        "msgs_per_s": sum(r["received"] for r in results) / seconds,
+        "p50_ms": percentile(latencies, 0.50),
+        "p99_ms": percentile(latencies, 0.99),
+        "dropped": sum(r["gaps"] + r["disconnected"] for r in results),
+        "conflated_in_hub": int(stats["conflated"]),
+        "slow_consumer_disconnects": int(stats["disconnected"]),
+        "adapter_rss_mib": memory,
+        "adapter_cpu_pct": 100 * adapter_cpu / seconds,
+        "client_cpu_pct": 100 * sum(r["cpu"] for r in results) / seconds,
+        "simulator_cpu_pct": 100 * sim_cpu / seconds,
+        "stats": stats,
+    }
+
+
+UNITS = {
+    "upstream_trades_per_s": "trades/s",
+    "upstream_lag_max_s": "s",
+    "offered_msgs_per_s": "msgs/s",
+    "msgs_per_s": "msgs/s",
+    "p50_ms": "ms",
+    "p99_ms": "ms",
+    "dropped": "msgs",
+    "conflated_in_hub": "msgs",
+    "slow_consumer_disconnects": "clients",
+    "adapter_rss_mib": "MiB",
+    "adapter_cpu_pct": "%",
+    "client_cpu_pct": "%",
+    "simulator_cpu_pct": "%",
+}
 
 
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--client-worker":
+        import uvloop  # the clients are load, not the system under test: the cheapest loop
+
+        profile_to = os.environ.get("BENCH_CLIENT_PROFILE")
+        if profile_to:
+            import cProfile
+
+            cProfile.runctx(
+                "uvloop.run(client_worker(spec))",
+                {"uvloop": uvloop, "client_worker": client_worker, "spec": json.loads(sys.argv[2])},
+                {},
+                f"{profile_to}.{os.getpid()}",
+            )
+            return
+        uvloop.run(client_worker(json.loads(sys.argv[2])))
+        return
     if len(sys.argv) == 4 and sys.argv[1] == "--serve-adapter":
         logging.basicConfig(level=logging.ERROR)
         profile_to = os.environ.get("BENCH_PROFILE")
@@ -273,35 +455,58 @@ def main() -> None:
         return
     logging.basicConfig(level=logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="short run")
-    parser.add_argument("--clients", type=int, default=None)
+    parser.add_argument("--quick", action="store_true", help="short run (10 s)")
+    parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--per-client", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=None)
+    parser.add_argument("--client-procs", type=int, default=2)
+    parser.add_argument("--no-batch", action="store_true", help="the guide's one-object frames")
+    parser.add_argument("--compare", action="store_true", help="add an unbatched pass")
+    parser.add_argument("--ws", default=None, help="uvicorn ws backend (default: the server's)")
+    parser.add_argument("--deflate", action="store_true", help="permessage-deflate on")
+    parser.add_argument("--batch-delay", type=float, default=None, help="seconds")
     args = parser.parse_args()
-    clients = args.clients or (200 if args.quick else 500)
     seconds = args.seconds or (10.0 if args.quick else 30.0)
 
     from quantum.simulator.listings import load_listings
 
     codes = list(load_listings())[:100]
-    for deflate, prefix in ((True, "fanout"), (False, "fanout_nodeflate")):
-        with simulator_process(SIMULATOR) as sim_base, adapter_process(sim_base) as (base, pid):
-            totals, elapsed, stats = asyncio.run(
-                run(base, codes, clients, args.per_client, seconds, deflate)
+    rng = random.Random(7)
+    subscriptions = [rng.sample(codes, args.per_client) for _ in range(args.clients)]
+    env: dict[str, str] = {}
+    if args.ws:
+        env["BENCH_WS_IMPL"] = args.ws
+    env["BENCH_WS_DEFLATE"] = "1" if args.deflate else "0"
+    if args.batch_delay is not None:
+        env["BENCH_BATCH_DELAY"] = str(args.batch_delay)
+    passes = [("fanout", not args.no_batch)]
+    if args.compare and not args.no_batch:
+        passes.append(("fanout_unbatched", False))
+    print(
+        f"# load: {args.clients} clients x {args.per_client} of {len(codes)} stocks, "
+        f"{args.client_procs} client processes, {seconds:.0f} s window; simulator real clock, "
+        f"0.1 s steps; ws={args.ws or 'server default'} deflate={args.deflate} "
+        f"batch_delay={args.batch_delay if args.batch_delay is not None else 'default'}",
+        flush=True,
+    )
+    for prefix, batch in passes:
+        with (
+            simulator_process(SIMULATOR) as sim_base,
+            adapter_process(
+                sim_base, {**env, "BENCH_SIM_OFFSET": str(sim_clock_offset(sim_base))}
+            ) as (base, pid),
+        ):
+            result = run_pass(
+                base, pid, subscriptions, args.client_procs, seconds, args.deflate, batch
             )
-            memory = rss_mib(pid)
-        if deflate:
-            report("fanout_clients", clients, "clients")
-        report(f"{prefix}_msgs_per_s", totals.received / elapsed, "msgs/s")
-        report(f"{prefix}_p50_ms", percentile(totals.latencies, 0.50), "ms")
-        report(f"{prefix}_p99_ms", percentile(totals.latencies, 0.99), "ms")
-        report(f"{prefix}_dropped", totals.gaps + totals.disconnected, "msgs")
-        report(f"{prefix}_conflated_in_hub", int(stats["conflated"]), "msgs")
-        report(f"{prefix}_slow_consumer_disconnects", int(stats["disconnected"]), "clients")
-        if deflate:
-            report("adapter_rss_mib", memory, "MiB")
+        print(f"# {prefix}: {'batched (?batch=1)' if batch else 'one object per frame'}")
+        if prefix == "fanout":
+            report("fanout_clients", args.clients, "clients")
+        for name, unit in UNITS.items():
+            plain = prefix == "fanout" and name.startswith(("adapter_", "client_", "simulator_"))
+            report(name if plain else f"{prefix}_{name}", result[name], unit)
         if os.environ.get("BENCH_VERBOSE"):
-            print(stats["health"])
+            print(result["stats"]["health"])
 
 
 if __name__ == "__main__":

@@ -15,6 +15,11 @@ from quantum.adapter.factory import inprocess_broker
 from quantum.adapter.service import InProcessBroker
 from quantum.kiwoom.settings import KiwoomSettings
 
+UVICORN_WS_OPTIONS: dict[str, Any] = {"ws": "websockets-sansio", "ws_per_message_deflate": False}
+"""WebSocket options of the adapter's uvicorn, chosen by ``bench.fanout`` (see
+docs/adapter-contracts.md, "Fan-out performance"): compressing every realtime
+frame cost about a third of the adapter's CPU for a few hundred bytes of JSON."""
+
 
 def build_app(settings: KiwoomSettings) -> FastAPI:
     """The adapter app on the configured keys, with ``WS /ws/realtime``; the broker
@@ -42,5 +47,7 @@ def app_closing(broker: InProcessBroker, hub: Any = None) -> FastAPI:
 
 def serve(host: str, port: int, settings: KiwoomSettings) -> None:
     """Run the adapter until interrupted."""
-    config = uvicorn.Config(build_app(settings), host=host, port=port, log_level="info")
+    config = uvicorn.Config(
+        build_app(settings), host=host, port=port, log_level="info", **UVICORN_WS_OPTIONS
+    )
     asyncio.run(uvicorn.Server(config).serve())

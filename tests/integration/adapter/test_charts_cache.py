@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from tests.integration.adapter.conftest import CODE, inprocess_broker, sim_requests
 from tests.integration.simulator.conftest import RunningSimulator
 
+from quantum.adapter.cache import CandleCache
 from quantum.adapter.schema import Period
 
 
@@ -15,7 +14,9 @@ def daily_pages(running: RunningSimulator) -> int:
 
 
 async def test_completed_candles_are_not_refetched(running: RunningSimulator) -> None:
-    broker = inprocess_broker(running, chart_ttl=0.3)
+    broker = inprocess_broker(running)
+    now = [0.0]
+    broker.charts.cache = CandleCache(0.3, clock=lambda: now[0])  # time moves only when told
     try:
         first = await broker.chart(CODE, Period.DAY, count=1000)
         assert len(first.candles) == 1000
@@ -25,7 +26,7 @@ async def test_completed_candles_are_not_refetched(running: RunningSimulator) ->
         assert daily_pages(running) == 2
         assert again.candles == first.candles[-500:]
 
-        await asyncio.sleep(0.35)  # the newest candle is stale: only the first page again
+        now[0] += 0.35  # the newest candle is stale: only the first page again
         refreshed = await broker.chart(CODE, Period.DAY, count=1000)
         assert daily_pages(running) == 3
         assert refreshed.candles == first.candles

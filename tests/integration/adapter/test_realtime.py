@@ -372,4 +372,87 @@ async def test_websocket_protocol_end_to_end(simulator: RunningSimulator) -> Non
         assert sim_state(simulator)["ws_items"].get("REG") == 1
 
 
+async def _next_batch(ws: Any, within: float = 5.0) -> list[dict[str, Any]]:
+    """One frame of a batched connection: always a JSON array of messages."""
+    async with asyncio.timeout(within):
+        frame = orjson.loads(await ws.recv())
+    assert isinstance(frame, list) and frame, frame
+    return frame
+
+
+async def _collect_batched(
+    ws: Any, wanted: str, within: float = 5.0
+) -> tuple[dict[str, Any], list[list[dict[str, Any]]]]:
+    frames: list[list[dict[str, Any]]] = []
+    async with asyncio.timeout(within):
+        while True:
+            frames.append(await _next_batch(ws, within))
+            for message in frames[-1]:
+                if message["type"] == wanted:
+                    return message, frames
+
+
+async def _batched_ticks(
+    ws: Any, simulator: RunningSimulator, count: int
+) -> tuple[list[dict[str, Any]], int]:
+    """At least ``count`` TICKs (advancing the clock) and how many frames carried them."""
+    ticks: list[dict[str, Any]] = []
+    frames = 0
+    async with asyncio.timeout(15):
+        while len(ticks) < count:
+            await asyncio.to_thread(simulator.advance, 5)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.5):
+                    while True:
+                        batch = await _next_batch(ws, 1.0)
+                        frames += 1
+                        ticks.extend(m for m in batch if m["type"] == "TICK")
+    return ticks, frames
+
+
+async def test_batched_mode_end_to_end(simulator: RunningSimulator) -> None:
+    codes = ["005930", "000660"]
+    with serve(adapter_app(simulator)) as url:
+        # opt in on the URL: every frame, replies included, is a JSON array
+        async with connect(f"{url}?batch=1") as ws:
+            await ws.send(orjson.dumps({"type": "SUBSCRIBE", "stock_codes": codes}).decode())
+            subscribed, _ = await _collect_batched(ws, "SUBSCRIBED")
+            assert subscribed["stock_codes"] == codes
+            await ws.send("{not json")
+            assert (await _collect_batched(ws, "ERROR"))[0]["code"] == "invalid_json"
+
+            ticks, frames = await _batched_ticks(ws, simulator, 6)
+            assert {t["stock_code"] for t in ticks} <= set(codes)
+            assert frames < len(ticks)  # several ticks share a frame
+            for code in codes:
+                seqs = [t["seq"] for t in ticks if t["stock_code"] == code]
+                assert seqs == sorted(set(seqs))
+            assert set(ticks[0]) == set(TickMessage.model_fields)
+            TickMessage.model_validate(ticks[0])
+
+            await ws.send(orjson.dumps({"type": "UNSUBSCRIBE", "stock_codes": codes}).decode())
+            unsubscribed, _ = await _collect_batched(ws, "UNSUBSCRIBED")
+            assert sorted(unsubscribed["stock_codes"]) == sorted(codes)
+
+        # opt in by command: from the reply on, frames are arrays; ``false`` turns it off
+        async with connect(url) as ws:
+            command = {"type": "SUBSCRIBE", "stock_codes": ["005930"], "batch": True}
+            await ws.send(orjson.dumps(command).decode())
+            subscribed, _ = await _collect_batched(ws, "SUBSCRIBED")
+            assert subscribed["stock_codes"] == ["005930"]
+            ticks, _ = await _batched_ticks(ws, simulator, 2)
+            assert {t["stock_code"] for t in ticks} == {"005930"}
+
+            command = {"type": "UNSUBSCRIBE", "stock_codes": ["005930"], "batch": False}
+            await ws.send(orjson.dumps(command).decode())
+            async with asyncio.timeout(5):
+                while True:  # a batch being gathered may still carry the reply
+                    frame = orjson.loads(await ws.recv())
+                    found = frame if isinstance(frame, list) else [frame]
+                    if any(m["type"] == "UNSUBSCRIBED" for m in found):
+                        break
+            await ws.send(orjson.dumps({"type": "SUBSCRIBE", "stock_codes": ["000660"]}).decode())
+            assert (await _next(ws, "SUBSCRIBED"))["stock_codes"] == ["000660"]
+
+
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -143,3 +143,42 @@ async def test_a_slow_subscriber_never_delays_the_others() -> None:
     assert slow.closed and slow.close_code == 1008
     assert not fast.closed or fast.close_code is None
     assert produced_in < 2.0  # offers never waited for the slow consumer
+
+
+async def test_drain_returns_what_get_nowait_would_in_batches() -> None:
+    def filled() -> Subscriber:
+        subscriber = Subscriber(max_queue=4, grace_seconds=5)
+        for seq in range(1, 30):  # 4 queued, then conflating
+            subscriber.offer(tick("005930", seq))
+            subscriber.offer(tick("000660", seq))
+        subscriber.offer(StatusMessage(status=StreamStatus.LIVE))
+        return subscriber
+
+    expected = drain(filled())
+    subscriber = filled()
+    got: list[RealtimeMessage] = []
+    while batch := subscriber.drain(3):
+        assert len(batch) <= 3
+        got.extend(batch)
+    assert got == expected
+    assert not subscriber.conflating, "an emptied queue ends the conflation"
+    assert subscriber.drain(10) == []
+
+
+async def test_a_waiting_consumer_wakes_for_each_burst() -> None:
+    subscriber = Subscriber(max_queue=100)
+    received: list[int] = []
+
+    async def read() -> None:
+        async for message in subscriber.messages():
+            assert isinstance(message, TickMessage)
+            received.append(message.seq)
+
+    reader = asyncio.create_task(read())
+    for burst in range(3):
+        for seq in range(burst * 10 + 1, burst * 10 + 11):
+            subscriber.offer(tick("005930", seq))
+        await asyncio.sleep(0.01)
+        assert received == list(range(1, burst * 10 + 11))
+    subscriber.close()
+    await asyncio.wait_for(reader, 2)

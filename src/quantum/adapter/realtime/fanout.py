@@ -85,9 +85,11 @@ class Subscriber:
             return False
         self.offered += 1
         if self._behind_since is None:
-            if len(self._queue) < self._max_queue:
-                self._queue.append(message)
-                self._wakeup.set()
+            queue = self._queue
+            if len(queue) < self._max_queue:
+                queue.append(message)
+                if len(queue) == 1:  # otherwise the consumer has not emptied it yet
+                    self._wakeup.set()
                 return True
             self._start_conflating()
         else:
@@ -144,6 +146,26 @@ class Subscriber:
         if self._behind_since is not None and not self._closed:
             self._caught_up()
         return None
+
+    def drain(self, limit: int) -> list[RealtimeMessage]:
+        """Up to ``limit`` waiting messages at once, exactly as that many
+        :meth:`get_nowait` calls would return them (empty when nothing waits)."""
+        out: list[RealtimeMessage] = []
+        queue = self._queue
+        while len(out) < limit:
+            room = limit - len(out)
+            if len(queue) <= room and queue:
+                out.extend(queue)
+                queue.clear()
+                continue
+            if queue:
+                out.extend(queue.popleft() for _ in range(room))
+                break
+            message = self.get_nowait()  # a conflation round, or catching up
+            if message is None:
+                break
+            out.append(message)
+        return out
 
     async def get(self) -> RealtimeMessage | None:
         """The next message; ``None`` once closed and drained."""

@@ -6,6 +6,16 @@ Adapter → client, one JSON object per text frame: ``SUBSCRIBED``,
 command or unknown stock codes leave the connection open; a slow consumer is
 sent ``ERROR slow_consumer`` and closed with 1008).
 
+Batched mode (opt-in): a client that connects with ``?batch=1`` (or sends
+``"batch": true`` in a ``SUBSCRIBE``/``UNSUBSCRIBE`` command; ``"batch": false``
+turns it off again) gets every text frame as a JSON *array* of those same
+objects, in order: whatever is queued for it, gathered for at most
+:data:`BATCH_MAX_DELAY` seconds after the first message and at most
+:data:`BATCH_MAX_MESSAGES` per frame. Each tick is still encoded once for all
+subscribers; an array frame is the encoded objects joined. Far fewer frames
+means far less CPU per message (see docs/adapter-contracts.md, "Fan-out
+performance").
+
 The hub is ``websocket.app.state.realtime_hub``; the optional
 ``X-Kiwoom-App-Key`` / ``X-Kiwoom-App-Secret`` (``X-Kiwoom-Environment``)
 headers select the app key, the adapter's configured keys otherwise.
@@ -34,11 +44,17 @@ from quantum.adapter.schema import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["encode", "router"]
+__all__ = ["BATCH_MAX_DELAY", "BATCH_MAX_MESSAGES", "encode", "router"]
 
 router = APIRouter()
 
 _CACHE_SIZE = 4096
+
+BATCH_MAX_DELAY = 0.005
+"""Seconds a batched sender waits after the first queued message for more to join it."""
+BATCH_MAX_MESSAGES = 500
+"""Most messages in one batched frame."""
+_TRUE = frozenset({"1", "true", "yes", "on"})
 _encoded: OrderedDict[int, tuple[RealtimeMessage, str]] = OrderedDict()
 
 
@@ -73,9 +89,19 @@ def _error(code: str, message: str) -> str:
     return encode(ErrorMessage(code=code, message=message))
 
 
+class _Mode:
+    """How one connection's frames are built (changed by a command's ``batch``)."""
+
+    __slots__ = ("batch",)
+
+    def __init__(self, batch: bool) -> None:
+        self.batch = batch
+
+
 @router.websocket("/ws/realtime")
 async def realtime(websocket: WebSocket) -> None:
     hub: RealtimeHub = websocket.app.state.realtime_hub
+    mode = _Mode(websocket.query_params.get("batch", "").strip().lower() in _TRUE)
     await websocket.accept()
     try:
         subscription = await hub.subscribe([], credentials_from(websocket))
@@ -83,9 +109,9 @@ async def realtime(websocket: WebSocket) -> None:
         await websocket.send_text(_error(exc.code, exc.message))
         await websocket.close(code=1011)
         return
-    sender = asyncio.create_task(_send(websocket, subscription), name="ws-realtime-send")
+    sender = asyncio.create_task(_send(websocket, subscription, mode), name="ws-realtime-send")
     try:
-        await _receive(websocket, subscription, sender)
+        await _receive(websocket, subscription, sender, mode)
     finally:
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -93,9 +119,17 @@ async def realtime(websocket: WebSocket) -> None:
         await subscription.close()
 
 
-async def _send(websocket: WebSocket, subscription: HubSubscription) -> None:
-    async for message in subscription.messages():
-        await websocket.send_text(encode(message))
+async def _send(websocket: WebSocket, subscription: HubSubscription, mode: _Mode) -> None:
+    subscriber = subscription.subscriber
+    while (message := await subscriber.get()) is not None:
+        if not mode.batch:
+            await websocket.send_text(encode(message))
+            continue
+        if BATCH_MAX_DELAY > 0 and subscriber.pending < BATCH_MAX_MESSAGES:
+            await asyncio.sleep(BATCH_MAX_DELAY)
+        parts = [encode(message)]
+        parts.extend(map(encode, subscriber.drain(BATCH_MAX_MESSAGES - 1)))
+        await websocket.send_text("[" + ",".join(parts) + "]")
     if subscription.close_code is not None:
         await websocket.close(
             code=subscription.close_code, reason=subscription.subscriber.close_reason
@@ -103,7 +137,7 @@ async def _send(websocket: WebSocket, subscription: HubSubscription) -> None:
 
 
 async def _receive(
-    websocket: WebSocket, subscription: HubSubscription, sender: asyncio.Task[None]
+    websocket: WebSocket, subscription: HubSubscription, sender: asyncio.Task[None], mode: _Mode
 ) -> None:
     while True:
         receiving = asyncio.ensure_future(websocket.receive())
@@ -119,10 +153,10 @@ async def _receive(
         raw = frame.get("text")
         if raw is None and frame.get("bytes") is not None:
             raw = frame["bytes"].decode("utf-8", "replace")
-        await _command(subscription, raw or "")
+        await _command(subscription, raw or "", mode)
 
 
-async def _command(subscription: HubSubscription, raw: str) -> None:
+async def _command(subscription: HubSubscription, raw: str, mode: _Mode) -> None:
     offer = subscription.subscriber.offer
     try:
         body = orjson.loads(raw)
@@ -137,6 +171,9 @@ async def _command(subscription: HubSubscription, raw: str) -> None:
             )
         )
         return
+    batch = body.pop("batch", None)
+    if isinstance(batch, bool):
+        mode.batch = batch  # before the reply is queued: the reply is framed the new way
     try:
         command = SubscribeCommand.model_validate(body)
     except ValidationError as exc:
