@@ -3,17 +3,14 @@ thread) → RemoteBroker. Fixed simulator clock 2026-11-24 10:00 KST."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import date
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from tests.integration.kiwoom.conftest import settings_for
+from tests.integration.serving import ServedApp, serve_in_thread
 from tests.integration.simulator.conftest import (  # noqa: F401
     RunningSimulator,
     StartSimulator,
@@ -30,13 +27,6 @@ from quantum.kiwoom.client import KiwoomClient
 from quantum.kiwoom.settings import KiwoomSettings
 
 CODE = "005930"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def inprocess_broker(running: RunningSimulator, **kwargs: Any) -> InProcessBroker:
@@ -70,33 +60,20 @@ StartAdapter = Callable[..., RunningAdapter]
 @pytest.fixture
 def start_adapter() -> Iterator[StartAdapter]:
     """Serves an adapter app for a simulator on a free loopback port."""
-    servers: list[tuple[uvicorn.Server, threading.Thread, RunningAdapter]] = []
+    servers: list[tuple[ServedApp, RunningAdapter]] = []
 
     def start(running: RunningSimulator, **kwargs: Any) -> RunningAdapter:
         broker = inprocess_broker(running, **kwargs)
         app = app_closing(broker, broker.hub)
-        port = _free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
-            )
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("adapter did not start")
-            time.sleep(0.01)
-        adapter = RunningAdapter(f"http://127.0.0.1:{port}", broker)
-        servers.append((server, thread, adapter))
+        served = serve_in_thread(app, "adapter")
+        adapter = RunningAdapter(served.base_url, broker)
+        servers.append((served, adapter))
         return adapter
 
     yield start
-    for server, thread, adapter in servers:
+    for served, adapter in servers:
         adapter.client.close()
-        server.should_exit = True
-        thread.join(10)
+        served.stop()
 
 
 @pytest.fixture

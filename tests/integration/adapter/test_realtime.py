@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
@@ -18,9 +16,9 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from tests.integration.kiwoom.conftest import Harness, settings_for, sim_state
+from tests.integration.serving import serve_in_thread
 from tests.integration.simulator.conftest import RunningSimulator
 from websockets.asyncio.client import connect
 
@@ -269,32 +267,13 @@ async def test_slow_subscriber_is_dropped_and_released_without_delaying_others(
 # --------------------------------------------------------------------------- WS router
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def serve(app: FastAPI) -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "adapter did not start"
-        time.sleep(0.02)
+    served = serve_in_thread(app, "adapter")
     try:
-        yield f"ws://127.0.0.1:{port}/ws/realtime"
+        yield served.base_url.replace("http://", "ws://") + "/ws/realtime"
     finally:
-        server.should_exit = True
-        thread.join(10)
+        served.stop()
 
 
 def adapter_app(running: RunningSimulator, **options: Any) -> FastAPI:

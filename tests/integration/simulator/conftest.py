@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+from tests.integration.serving import ServedApp, serve_in_thread
 
 from quantum.simulator.app import create_app
 from quantum.simulator.config import SimulatorConfig
@@ -19,13 +16,6 @@ from quantum.simulator.core import Simulator
 
 SESSION_START = "2026-11-24T10:00:00+09:00"
 """A Tuesday inside the continuous session."""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -76,7 +66,7 @@ StartSimulator = Callable[..., RunningSimulator]
 
 @pytest.fixture
 def start_simulator() -> Iterator[StartSimulator]:
-    servers: list[tuple[uvicorn.Server, threading.Thread, httpx.Client]] = []
+    servers: list[tuple[ServedApp, httpx.Client]] = []
 
     def start(**overrides: Any) -> RunningSimulator:
         settings: dict[str, Any] = {
@@ -87,29 +77,15 @@ def start_simulator() -> Iterator[StartSimulator]:
         settings.update(overrides)
         config = SimulatorConfig.model_validate(settings)
         app = create_app(config)
-        port = _free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
-            )
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("simulator did not start")
-            time.sleep(0.02)
-        base = f"http://127.0.0.1:{port}"
-        client = httpx.Client(base_url=base, timeout=10.0)
-        servers.append((server, thread, client))
-        return RunningSimulator(app.state.sim, base, client)
+        served = serve_in_thread(app, "simulator")
+        client = httpx.Client(base_url=served.base_url, timeout=10.0)
+        servers.append((served, client))
+        return RunningSimulator(app.state.sim, served.base_url, client)
 
     yield start
-    for server, thread, client in servers:
+    for served, client in servers:
         client.close()
-        server.should_exit = True
-        thread.join(10)
+        served.stop()
 
 
 @pytest.fixture

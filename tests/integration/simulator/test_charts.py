@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.integration.simulator.conftest import RunningSimulator, StartSimulator
+from tests.integration.simulator.krx_oracle import limits, on_grid, price, split
 
 TODAY = "20261124"
 CODE = "005930"
@@ -62,38 +63,6 @@ Row = dict[str, str]
 
 
 # --------------------------------------------------------------------------- helpers
-
-_TICKS = ((2_000, 1), (5_000, 5), (20_000, 10), (50_000, 50), (200_000, 100), (500_000, 500))
-
-
-def tick_of(price: int) -> int:
-    for upper, tick in _TICKS:
-        if price < upper:
-            return tick
-    return 1_000
-
-
-def on_grid(price: int) -> bool:
-    return price >= 1 and price % tick_of(price) == 0
-
-
-def limits(base: int) -> tuple[int, int]:
-    """(하한가, 상한가) of ``base``: ±30 %, rounded inward onto the grid."""
-    upper = base * 13 // 10
-    upper -= upper % tick_of(upper)
-    lower = -(-base * 7 // 10)
-    lower += -lower % tick_of(lower)
-    return lower, upper
-
-
-def split(value: str) -> tuple[str, int]:
-    if value[:1] in "+-":
-        return value[0], int(value[1:])
-    return "", int(value)
-
-
-def price(value: str) -> int:
-    return split(value)[1]
 
 
 def signed(value: int) -> str:

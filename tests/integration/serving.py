@@ -1,0 +1,48 @@
+"""Serving an ASGI app on a free loopback port from a background thread, for
+integration tests that need a real server (WebSocket clients, several apps)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServedApp:
+    server: Any
+    thread: threading.Thread
+    base_url: str
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def serve_in_thread(app: Any, name: str = "server", ready_timeout: float = 30.0) -> ServedApp:
+    """Start uvicorn for ``app`` and wait until it accepts connections."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True, name=name)
+    thread.start()
+    deadline = time.monotonic() + ready_timeout
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError(f"{name} did not start")
+        time.sleep(0.01)
+    return ServedApp(server, thread, f"http://127.0.0.1:{port}")
