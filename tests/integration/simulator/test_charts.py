@@ -10,13 +10,21 @@ import itertools
 import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
 import pytest
 from tests.integration.simulator.conftest import RunningSimulator, StartSimulator
-from tests.integration.simulator.krx_oracle import limits, on_grid, price, split
+from tests.integration.simulator.krx_oracle import (
+    direction,
+    error_code,
+    expected_rate,
+    limits,
+    ok,
+    on_grid,
+    price,
+    split,
+)
 
 TODAY = "20261124"
 CODE = "005930"
@@ -69,35 +77,8 @@ def signed(value: int) -> str:
     return f"+{value}" if value > 0 else str(value)
 
 
-def direction(value: int, reference: int) -> str:
-    return "+" if value > reference else "-" if value < reference else ""
-
-
 def sig(value: int, reference: int) -> str:
     return "2" if value > reference else "5" if value < reference else "3"
-
-
-def expected_rate(part: int, whole: int) -> str:
-    rounded = (Decimal(part * 100) / Decimal(whole)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-    if rounded == 0:
-        return "0.00"
-    return f"+{rounded}" if rounded > 0 else str(rounded)
-
-
-def ok(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    assert body["return_code"] == 0, body
-    return body
-
-
-def error_code(response: httpx.Response) -> tuple[int, str]:
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert set(body) == {"return_code", "return_msg"}, body
-    match = re.search(r"\[(\d{4}):", body["return_msg"])
-    assert match, body
-    return body["return_code"], match.group(1)
 
 
 def period_body(base_dt: str = TODAY, code: str = CODE) -> dict[str, str]:

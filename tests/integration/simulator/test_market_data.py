@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import itertools
 import re
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-import httpx
 import pytest
 from tests.integration.simulator.conftest import RunningSimulator
-from tests.integration.simulator.krx_oracle import limits, on_grid, price, split, tick_of
+from tests.integration.simulator.krx_oracle import (
+    direction,
+    error_code,
+    expected_rate,
+    limits,
+    ok,
+    on_grid,
+    price,
+    split,
+    tick_of,
+)
 
 TODAY = "20261124"
 
@@ -41,33 +49,6 @@ RATE = re.compile(r"^(?:[+-](?!0\.00$))?\d+\.\d{2}$")
 """§7: a rate with a real sign and two decimals; zero is the unsigned ``"0.00"``."""
 SIGNED_PRICE = re.compile(r"^[+-]?[1-9]\d*$")
 DATE = re.compile(r"^\d{8}$")
-
-
-def direction(value: int, reference: int) -> str:
-    return "+" if value > reference else "-" if value < reference else ""
-
-
-def expected_rate(part: int, whole: int) -> str:
-    rounded = (Decimal(part * 100) / Decimal(whole)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-    if rounded == 0:
-        return "0.00"
-    return f"+{rounded}" if rounded > 0 else str(rounded)
-
-
-def ok(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    assert body["return_code"] == 0, body
-    return body
-
-
-def error_code(response: httpx.Response) -> tuple[int, str]:
-    """(top-level return_code, the 4-digit code in brackets) of an error answer."""
-    assert response.status_code == 200, response.text
-    body = response.json()
-    match = re.search(r"\[(\d{4}):", body["return_msg"])
-    assert match, body
-    return body["return_code"], match.group(1)
 
 
 def stock_info(sim: RunningSimulator, code: str, token: str) -> dict[str, Any]:
