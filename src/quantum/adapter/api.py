@@ -8,11 +8,8 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Body, Depends, FastAPI, Header, Path, Query, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, SecretStr
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from quantum.adapter.broker import (
     Broker,
@@ -38,6 +35,7 @@ from quantum.adapter.schema import (
     Quote,
     TokenInfo,
 )
+from quantum.http_errors import error_body, install_common_handlers
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +56,6 @@ class TokenRequest(BaseModel):
     environment: Environment = Environment.MOCK
 
 
-def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details}}
-
-
 def _credentials(
     app_key: str | None, app_secret: str | None, environment: str | None
 ) -> Credentials | None:
@@ -73,7 +67,7 @@ def _credentials(
         env = Environment((environment or Environment.MOCK.value).lower())
     except ValueError:
         raise BrokerInputError(
-            f"X-Kiwoom-Environment must be mock or production: {environment!r}"
+            f"X-Kiwoom-Environment must be mock, production or simulator: {environment!r}"
         ) from None
     return Credentials(SecretStr(app_key), SecretStr(app_secret), env)
 
@@ -90,13 +84,6 @@ def header_credentials(
 Creds = Annotated[Credentials | None, Depends(header_credentials)]
 
 
-def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
-    return [
-        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
-        for err in exc.errors()
-    ]
-
-
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BrokerError)
     async def broker_error(request: Request, exc: BrokerError) -> JSONResponse:
@@ -111,38 +98,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             error_body(exc.code, exc.message, details), status_code=exc.status, headers=headers
         )
 
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = _validation_details(exc)
-        if any(d["type"] == "json_invalid" for d in details):
-            return JSONResponse(
-                error_body("malformed_json", "the request body is not valid JSON", details),
-                status_code=400,
-            )
-        first = details[0] if details else {"loc": [], "msg": "invalid request"}
-        where = ".".join(str(part) for part in first["loc"])
-        message = f"{where}: {first['msg']}" if where else str(first["msg"])
-        return JSONResponse(
-            error_body("invalid_input", message, jsonable_encoder(details)), status_code=422
-        )
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
-        code = codes.get(exc.status_code, "http_error")
-        message = str(exc.detail) if exc.detail else code
-        if exc.status_code == 404 and message == "Not Found":
-            message = f"no route {request.method} {request.url.path}"
-        return JSONResponse(
-            error_body(code, message), status_code=exc.status_code, headers=exc.headers
-        )
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse(
-            error_body("internal_error", f"unexpected {type(exc).__name__}"), status_code=500
-        )
+    install_common_handlers(app)
 
 
 def _include_realtime(app: FastAPI, hub: Any) -> Any:

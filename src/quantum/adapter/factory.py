@@ -11,7 +11,7 @@ from quantum.adapter.broker import Credentials
 from quantum.adapter.realtime.hub import RealtimeHub
 from quantum.adapter.realtime.upstream import FeedSource, client_source
 from quantum.adapter.service import InProcessBroker
-from quantum.adapter.sessions import SessionRegistry
+from quantum.adapter.sessions import SessionRegistry, SettingsFor
 from quantum.kiwoom.client import KiwoomClient
 from quantum.kiwoom.settings import KiwoomSettings
 
@@ -40,12 +40,13 @@ def inprocess_broker(
     settings: KiwoomSettings | None,
     *,
     client_factory: Callable[[KiwoomSettings], KiwoomClient] | None = None,
+    settings_for: SettingsFor | None = None,
     clock: Callable[[], datetime] | None = None,
     hub_options: dict[str, Any] | None = None,
     **broker_options: Any,
 ) -> InProcessBroker:
     """The platform's default broker: REST and realtime for every app key, in process."""
-    registry = SessionRegistry(settings, client_factory=client_factory)
+    registry = SessionRegistry(settings, settings_for, client_factory=client_factory)
     hub = realtime_hub(registry, **(hub_options or {}))
     if clock is not None:
         broker_options["clock"] = clock

@@ -20,6 +20,8 @@ class Schema(BaseModel):
 class Environment(StrEnum):
     PRODUCTION = "production"
     MOCK = "mock"
+    SIMULATOR = "simulator"
+    """The built-in simulator (imitating the production host)."""
 
 
 class TokenInfo(Schema):

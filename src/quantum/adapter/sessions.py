@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from quantum.adapter.broker import BrokerAuthError, Credentials
 from quantum.adapter.schema import Environment
@@ -14,8 +14,16 @@ SettingsFor = Callable[[Credentials], KiwoomSettings]
 ClientFactory = Callable[[KiwoomSettings], KiwoomClient]
 
 
-def settings_with_keys(base: KiwoomSettings) -> SettingsFor:
-    """``settings_for`` that reuses ``base`` (URLs, timeouts) with another key pair."""
+Hosts = Mapping[Environment, tuple[str, str]]
+"""(REST base URL, WebSocket URL) per environment."""
+
+
+def settings_with_keys(base: KiwoomSettings, hosts: Hosts | None = None) -> SettingsFor:
+    """``settings_for`` that reuses ``base`` (timeouts, retries) with another key pair.
+
+    The host comes from ``hosts`` when it names the environment, else: ``base``'s own
+    URLs for its environment (and for SIMULATOR: an adapter pointed at a simulator),
+    Kiwoom's public hosts for the other one."""
 
     def build(credentials: Credentials) -> KiwoomSettings:
         values = base.model_dump(
@@ -32,14 +40,20 @@ def settings_with_keys(base: KiwoomSettings) -> SettingsFor:
                 "ws_url",
             }
         )
-        mock = credentials.environment is Environment.MOCK
-        same_env = base.is_mock == mock
-        env = KiwoomEnvironment.MOCK if mock else KiwoomEnvironment.PRODUCTION
+        env = credentials.environment
+        mock = env is Environment.MOCK
+        if hosts is not None and env in hosts:
+            rest_url, ws_url = hosts[env]
+        elif env is Environment.SIMULATOR or base.is_mock == mock:
+            rest_url, ws_url = base.rest_url, base.ws_url
+        else:
+            kiwoom_env = KiwoomEnvironment.MOCK if mock else KiwoomEnvironment.PRODUCTION
+            rest_url, ws_url = REST_URLS[kiwoom_env], WS_URLS[kiwoom_env]
         return KiwoomSettings.for_url(
-            base.rest_url if same_env else REST_URLS[env],
+            rest_url,
             credentials.app_key.get_secret_value(),
             credentials.app_secret.get_secret_value(),
-            ws_url=base.ws_url if same_env else WS_URLS[env],
+            ws_url=ws_url,
             mock=mock,
             **values,
         )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,7 @@ from quantum.kiwoom.exceptions import (
     register_secret,
 )
 from quantum.kiwoom.ratelimit import OutboundLimiter
+from quantum.kiwoom.records import CallRecord, Observer
 from quantum.kiwoom.settings import KiwoomSettings
 from quantum.kiwoom.wire import WireFormatError, parse_timestamp
 
@@ -171,8 +173,10 @@ class TokenManager:
         cache: TokenCache | None = None,
         limiter: OutboundLimiter | None = None,
         clock: Clock | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.settings = settings
+        self._observer = observer
         self._cache: TokenCache = cache if cache is not None else InMemoryTokenCache()
         self._limiter = limiter
         self._clock: Clock = clock or _utc_now
@@ -285,6 +289,38 @@ class TokenManager:
         )
 
     async def _post(self, api_id: str, path: str, body: dict[str, str]) -> dict[str, Any]:
+        """One au10001/au10002 exchange, reported to the observer like any TR call."""
+        started = time.perf_counter()
+        state: dict[str, Any] = {"attempts": 0, "status": None}
+        error_code: str | None = None
+        try:
+            return await self._exchange(api_id, path, body, state)
+        except KiwoomError as exc:
+            error_code = exc.code or type(exc).__name__
+            raise
+        except BaseException as exc:
+            error_code = type(exc).__name__
+            raise
+        finally:
+            if self._observer is not None:
+                record = CallRecord(
+                    api_id=api_id,
+                    path=path,
+                    latency_ms=(time.perf_counter() - started) * 1000.0,
+                    outcome="ok" if error_code is None else "error",
+                    error_code=error_code,
+                    http_status=state["status"],
+                    attempts=state["attempts"],
+                    key_fingerprint=self.key_fingerprint,
+                )
+                try:
+                    self._observer(record)
+                except Exception:
+                    log.exception("call observer failed")
+
+    async def _exchange(
+        self, api_id: str, path: str, body: dict[str, str], state: dict[str, Any]
+    ) -> dict[str, Any]:
         app_key, _ = self._credentials()
         url = self.settings.rest_url + path
         headers = {
@@ -296,12 +332,14 @@ class TokenManager:
             with attempt:
                 if self._limiter is not None:
                     await self._limiter.acquire(app_key, api_id)
+                state["attempts"] += 1
                 try:
                     response = await self._http.post(
                         url, content=orjson.dumps(body), headers=headers
                     )
                 except httpx.HTTPError as exc:
                     raise from_http_error(api_id, exc, order=False) from None
+                state["status"] = response.status_code
                 answer = decode_object(response.content)
                 error = from_answer(
                     api_id, response.status_code, answer, retry_after=retry_after_seconds(response)

@@ -43,10 +43,12 @@ from quantum.kiwoom.exceptions import (
     from_http_error,
 )
 from quantum.kiwoom.ratelimit import OutboundLimiter, is_order_tr
+from quantum.kiwoom.records import CallRecord, Observer, Outcome
 from quantum.kiwoom.settings import KiwoomSettings
 from quantum.kiwoom.tokens import (
     JSON_CONTENT_TYPE,
     Token,
+    TokenCache,
     TokenManager,
     decode_object,
     retry_after_seconds,
@@ -59,8 +61,6 @@ log = logging.getLogger(__name__)
 REAUTH_CODES = frozenset({"8005"})
 """Answers after which the token is re-issued once and the request repeated."""
 
-Outcome = Literal["ok", "error", "unknown"]
-
 
 @dataclass(frozen=True, slots=True)
 class RawResponse:
@@ -71,25 +71,6 @@ class RawResponse:
     next_key: str | None
     """The response header ``next-key`` (None when empty)."""
     http_status: int
-
-
-@dataclass(frozen=True, slots=True)
-class CallRecord:
-    """Given to the observer after every call (success or failure)."""
-
-    api_id: str
-    path: str
-    latency_ms: float
-    """Whole call: token, rate-limit waits, every attempt and backoff."""
-    outcome: Outcome
-    error_code: str | None
-    """Kiwoom's code (``"1700"``, ``"RC4058"``) or the error class name."""
-    http_status: int | None
-    attempts: int
-    key_fingerprint: str
-
-
-Observer = Callable[[CallRecord], None]
 
 
 class _CallState:
@@ -112,6 +93,7 @@ class KiwoomTransport:
         settings: KiwoomSettings,
         *,
         tokens: TokenManager | None = None,
+        token_cache: TokenCache | None = None,
         limiter: OutboundLimiter | None = None,
         observer: Observer | None = None,
         http: httpx.AsyncClient | None = None,
@@ -127,7 +109,9 @@ class KiwoomTransport:
         )
         self.limiter = limiter if limiter is not None else OutboundLimiter.from_settings(settings)
         self._owns_tokens = tokens is None
-        self.tokens = tokens or TokenManager(settings, http=self._http, limiter=self.limiter)
+        self.tokens = tokens or TokenManager(
+            settings, http=self._http, cache=token_cache, limiter=self.limiter, observer=observer
+        )
         self._observer = observer
         self._closed = False
 

@@ -1,0 +1,1 @@
+"""The multi-user platform: users, accounts, credentials, tokens, usage log (:8080)."""

@@ -1,0 +1,1 @@
+"""The platform's REST API: thin routes over the services."""

@@ -1,0 +1,60 @@
+"""The guide's three account endpoints for the signed-in user."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+
+from quantum.platform.api.deps import CurrentUser, PlatformDep
+from quantum.platform.api.schemas import CredentialsRequest, MyAccount, MyToken
+from quantum.platform.services.accounts import NO_ACCOUNT, AccountState
+
+router = APIRouter(prefix="/api/v1/kiwoom-accounts", tags=["kiwoom-accounts"])
+
+
+def _my_account(state: AccountState | None) -> MyAccount:
+    if state is None:
+        return MyAccount(has_account=False, message=NO_ACCOUNT)
+    return MyAccount(
+        has_account=True,
+        kiwoom_account_id=state.kiwoom_account_id,
+        assigned_at=state.assigned_at,
+        is_active=state.is_active,
+        has_valid_token=state.has_valid_token(datetime.now(UTC)),
+        token_expires_at=state.token_expires_at,
+        has_credentials=state.has_credentials,
+        environment=state.environment,
+    )
+
+
+@router.get("/me", response_model=MyAccount, response_model_exclude_none=False)
+async def my_account(principal: CurrentUser, platform: PlatformDep) -> MyAccount:
+    return _my_account(await platform.accounts.of_user(principal.user_id))
+
+
+@router.put("/me/credentials", response_model=MyAccount)
+async def update_credentials(
+    body: CredentialsRequest, principal: CurrentUser, platform: PlatformDep
+) -> MyAccount:
+    """Checked by issuing a token with the pair on the account's environment first;
+    a pair Kiwoom refuses answers 422 and nothing is stored."""
+    state = await platform.accounts.update_credentials(
+        principal.user_id, body.client_id.get_secret_value(), body.client_secret.get_secret_value()
+    )
+    return _my_account(state)
+
+
+@router.get("/me/token", response_model=MyToken)
+async def my_token(principal: CurrentUser, platform: PlatformDep) -> MyToken:
+    """The platform's token for the account's app key: issued centrally, once per key."""
+    token = await platform.accounts.token(principal.user_id)
+    if token is None:
+        return MyToken(has_token=False, message="No credentials stored for this account")
+    return MyToken(
+        has_token=True,
+        access_token=token.token,
+        token_type=token.token_type,
+        expires_at=token.expires_at,
+        message="Token retrieved successfully",
+    )

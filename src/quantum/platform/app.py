@@ -1,0 +1,47 @@
+"""The platform's ASGI app (:8080): routes, JSON errors, OpenAPI at /docs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from quantum.platform.api import accounts, admin, auth, health
+from quantum.platform.core import Platform
+from quantum.platform.errors import install_error_handlers
+from quantum.platform.settings import PlatformSettings
+
+
+def create_platform_app(
+    settings: PlatformSettings | None = None, *, platform: Platform | None = None
+) -> FastAPI:
+    """An app that starts (and stops) its own :class:`Platform` from ``settings``,
+    or serves a ``platform`` started by the caller (which then also stops it)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if platform is not None:
+            app.state.platform = platform
+            yield
+            return
+        started = await Platform.start(settings or PlatformSettings())
+        app.state.platform = started
+        try:
+            yield
+        finally:
+            await started.aclose()
+
+    app = FastAPI(
+        title="Quantum Trading Platform",
+        version="0.1.0",
+        description="Multi-user trading on Kiwoom: users, accounts, credentials, tokens, "
+        'usage log. Errors are {"error": {"code", "message", "details"}}.',
+        lifespan=lifespan,
+    )
+    if platform is not None:
+        app.state.platform = platform  # also without a lifespan (ASGI test transports)
+    install_error_handlers(app)
+    for router in (auth.router, accounts.router, admin.router, health.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,155 @@
+"""Assembling the platform: storage, keys, services and the broker, started and
+stopped as one (the app's lifespan, the CLI and the tests all use this)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from quantum.adapter.broker import Broker
+from quantum.platform.brokerage import build_broker
+from quantum.platform.db.engine import create_engine, session_factory
+from quantum.platform.db.migrate import upgrade
+from quantum.platform.embedded import EmbeddedSimulator, simulator_config
+from quantum.platform.security.crypto import Keyring, load_or_create_keyring
+from quantum.platform.security.jwt_tokens import JwtCodec, load_or_create_jwt_secret
+from quantum.platform.security.login_limits import LoginLimiter
+from quantum.platform.security.passwords import Passwords
+from quantum.platform.services.accounts import AccountService
+from quantum.platform.services.auth import AuthService
+from quantum.platform.services.token_store import DatabaseTokenCache
+from quantum.platform.services.usage import UsageRecorder
+from quantum.platform.services.usage_report import UsageReports
+from quantum.platform.services.users import UserService
+from quantum.platform.settings import PlatformSettings
+
+log = logging.getLogger(__name__)
+
+
+def load_keyring(settings: PlatformSettings) -> Keyring:
+    spec = settings.encryption_keys.get_secret_value() if settings.encryption_keys else None
+    if spec is None and settings.production:
+        raise ValueError("QTP_ENCRYPTION_KEYS must be set in production mode")
+    return load_or_create_keyring(spec, settings.data_dir / "encryption.keys")
+
+
+@dataclass
+class Platform:
+    settings: PlatformSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    keyring: Keyring
+    users: UserService
+    auth: AuthService
+    accounts: AccountService
+    usage: UsageRecorder
+    reports: UsageReports
+    token_cache: DatabaseTokenCache
+    broker: Broker
+    simulator: EmbeddedSimulator | None = None
+
+    @classmethod
+    async def start(cls, settings: PlatformSettings, *, migrate: bool = True) -> Platform:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        keyring = load_keyring(settings)
+        secret = load_or_create_jwt_secret(
+            settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
+            settings.data_dir / "jwt.secret",
+            production=settings.production,
+        )
+        engine = create_engine(settings.resolved_database_url())
+        if migrate:
+            await upgrade(engine)
+        sessions = session_factory(engine)
+        passwords = Passwords(
+            time_cost=settings.password_time_cost, memory_cost=settings.password_memory_cost
+        )
+        codec = JwtCodec(secret, access_ttl=timedelta(minutes=settings.access_token_minutes))
+        limiter = LoginLimiter(
+            per_username=settings.login_limit_per_username,
+            per_client=settings.login_limit_per_client,
+        )
+        simulator = None
+        simulator_url = settings.simulator_url
+        if simulator_url is None and settings.simulator is not False:
+            simulator = EmbeddedSimulator.start(simulator_config(settings))
+            simulator_url = simulator.url
+            log.info("built-in simulator on %s", simulator_url)
+        usage = UsageRecorder(
+            sessions,
+            flush_seconds=settings.usage_flush_seconds,
+            batch_size=settings.usage_batch_size,
+        )
+        token_cache = DatabaseTokenCache(sessions, keyring)
+        broker = build_broker(
+            adapter_url=settings.adapter_url,
+            simulator_url=simulator_url,
+            token_cache=token_cache,
+            observer=usage.observe,
+            quote_ttl=settings.quote_ttl_seconds,
+        )
+        users = UserService(sessions, passwords)
+        platform = cls(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            keyring=keyring,
+            users=users,
+            auth=AuthService(
+                sessions,
+                passwords,
+                codec,
+                limiter,
+                refresh_ttl=timedelta(days=settings.refresh_token_days),
+            ),
+            accounts=AccountService(sessions, keyring, broker),
+            usage=usage,
+            reports=UsageReports(sessions),
+            token_cache=token_cache,
+            broker=broker,
+            simulator=simulator,
+        )
+        usage.start()
+        if settings.admin_username and settings.admin_password:
+            created = await users.ensure_admin(
+                settings.admin_username, settings.admin_password.get_secret_value()
+            )
+            if created:
+                log.info("created the first admin %r", settings.admin_username)
+        return platform
+
+    @classmethod
+    @asynccontextmanager
+    async def offline(cls, settings: PlatformSettings) -> AsyncIterator[Platform]:
+        """The services without the simulator or a server (CLI maintenance)."""
+        platform = await cls.start(settings.model_copy(update={"simulator": False}))
+        try:
+            yield platform
+        finally:
+            await platform.aclose()
+
+    async def database_ok(self) -> bool:
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as exc:
+            log.warning("database check failed: %s", type(exc).__name__)
+            return False
+        return True
+
+    async def aclose(self) -> None:
+        """Broker first (no new Kiwoom calls), then the usage log's last rows, then
+        the database and the simulator."""
+        try:
+            await self.broker.close()
+        finally:
+            await self.usage.aclose()
+            await self.engine.dispose()
+            if self.simulator is not None:
+                self.simulator.stop()

@@ -1,0 +1,50 @@
+"""``quantum run``: the platform under uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import uvicorn
+
+from quantum.platform.app import create_platform_app
+from quantum.platform.core import Platform
+from quantum.platform.demo import ensure_demo
+from quantum.platform.settings import PlatformSettings
+
+log = logging.getLogger(__name__)
+
+
+def serve(
+    settings: PlatformSettings,
+    host: str,
+    port: int,
+    *,
+    demo: bool = False,
+    announce: Callable[[str], None] = print,
+) -> None:
+    async def main() -> None:
+        platform = await Platform.start(settings)
+        try:
+            if demo:
+                logins = await ensure_demo(platform)
+                announce("Demo sign-in (simulated market, no real money):")
+                for line in logins.lines:
+                    announce(line)
+            announce(f"Quantum Trading Platform on http://{host}:{port}  (API docs: /docs)")
+            app = create_platform_app(settings, platform=platform)
+            config = uvicorn.Config(
+                app,
+                host=host,
+                port=port,
+                ws="websockets-sansio",
+                access_log=False,
+                log_level="info",
+                timeout_graceful_shutdown=10,
+            )
+            await uvicorn.Server(config).serve()
+        finally:
+            await platform.aclose()
+
+    asyncio.run(main())

@@ -1,0 +1,1 @@
+"""Transport-neutral services: the REST routes, the CLI and tests call these."""

@@ -1,0 +1,124 @@
+"""The platform's one settings object, read once from the environment and ``.env``.
+
+Names follow the guide where it has them (``DATABASE_URL``, ``REDIS_URL``,
+``KIWOOM_ADAPTER_URL``); the platform's own settings carry the ``QTP_`` prefix.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from quantum.simulator.clock import ClockMode
+
+
+class RunMode(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+class PlatformSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    mode: RunMode = Field(default=RunMode.DEVELOPMENT, validation_alias=_env("QTP_MODE"))
+    """production: the JWT and encryption keys must be configured, not generated."""
+    data_dir: Path = Field(default=Path("data"), validation_alias=_env("QTP_DATA_DIR"))
+    database_url: str | None = Field(default=None, validation_alias=_env("DATABASE_URL"))
+    """``postgresql://…`` or ``sqlite:///…``; default: ``<data_dir>/quantum.db``."""
+    redis_url: str | None = Field(default=None, validation_alias=_env("REDIS_URL"))
+    adapter_url: str | None = Field(default=None, validation_alias=_env("KIWOOM_ADAPTER_URL"))
+    """A remote adapter; unset: the adapter runs in this process."""
+
+    jwt_secret: SecretStr | None = Field(default=None, validation_alias=_env("QTP_JWT_SECRET"))
+    access_token_minutes: float = Field(
+        default=15.0, gt=0, validation_alias=_env("QTP_ACCESS_TOKEN_MINUTES")
+    )
+    refresh_token_days: float = Field(
+        default=14.0, gt=0, validation_alias=_env("QTP_REFRESH_TOKEN_DAYS")
+    )
+    encryption_keys: SecretStr | None = Field(
+        default=None, validation_alias=_env("QTP_ENCRYPTION_KEYS")
+    )
+    """``key_id:base64(32 bytes)`` entries, comma-separated; the first encrypts."""
+    admin_username: str | None = Field(default=None, validation_alias=_env("QTP_ADMIN_USERNAME"))
+    admin_password: SecretStr | None = Field(
+        default=None, validation_alias=_env("QTP_ADMIN_PASSWORD")
+    )
+
+    login_limit_per_username: str = Field(
+        default="5/minute", validation_alias=_env("QTP_LOGIN_LIMIT_PER_USERNAME")
+    )
+    login_limit_per_client: str = Field(
+        default="30/minute", validation_alias=_env("QTP_LOGIN_LIMIT_PER_CLIENT")
+    )
+    password_time_cost: int | None = Field(
+        default=None, ge=1, validation_alias=_env("QTP_PASSWORD_TIME_COST")
+    )
+    password_memory_cost: int | None = Field(
+        default=None, ge=8, validation_alias=_env("QTP_PASSWORD_MEMORY_COST")
+    )
+
+    usage_flush_seconds: float = Field(
+        default=1.0, gt=0, validation_alias=_env("QTP_USAGE_FLUSH_SECONDS")
+    )
+    usage_batch_size: int = Field(default=500, ge=1, validation_alias=_env("QTP_USAGE_BATCH_SIZE"))
+    quote_ttl_seconds: float = Field(
+        default=1.0, ge=0, validation_alias=_env("QTP_QUOTE_TTL_SECONDS")
+    )
+
+    simulator: bool | None = Field(default=None, validation_alias=_env("QTP_SIMULATOR"))
+    """Run the built-in simulator; default: when no Kiwoom host is configured."""
+    simulator_url: str | None = Field(default=None, validation_alias=_env("QTP_SIMULATOR_URL"))
+    """A simulator already running elsewhere, for SIMULATOR accounts (no built-in one)."""
+    simulator_port: int = Field(
+        default=8200, ge=0, le=65535, validation_alias=_env("QTP_SIMULATOR_PORT")
+    )
+    simulator_seed: int = Field(default=42, validation_alias=_env("QTP_SIMULATOR_SEED"))
+    simulator_clock: ClockMode = Field(
+        default=ClockMode.REAL, validation_alias=_env("QTP_SIMULATOR_CLOCK")
+    )
+    simulator_start: datetime | None = Field(
+        default=None, validation_alias=_env("QTP_SIMULATOR_START")
+    )
+    simulator_config: Path | None = Field(
+        default=None, validation_alias=_env("QTP_SIMULATOR_CONFIG")
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def production(self) -> bool:
+        return self.mode is RunMode.PRODUCTION
+
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy async URL: asyncpg for PostgreSQL, aiosqlite for SQLite."""
+        url = self.database_url or f"sqlite:///{(self.data_dir / 'quantum.db').resolve()}"
+        return async_database_url(url)
+
+
+_DRIVERS = {
+    "postgres://": "postgresql+asyncpg://",
+    "postgresql://": "postgresql+asyncpg://",
+    "postgresql+psycopg://": "postgresql+asyncpg://",
+    "sqlite://": "sqlite+aiosqlite://",
+}
+
+
+def async_database_url(url: str) -> str:
+    for prefix, driver in _DRIVERS.items():
+        if url.startswith(prefix):
+            return driver + url[len(prefix) :]
+    return url

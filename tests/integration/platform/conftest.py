@@ -1,0 +1,115 @@
+"""The platform on a real database (SQLite and PostgreSQL: every test that takes
+``harness`` runs on both) and a real simulator, driven through its ASGI app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tests.integration.platform.databases import database
+from tests.integration.simulator.conftest import RunningSimulator, StartSimulator
+
+from quantum.platform.app import create_platform_app
+from quantum.platform.core import Platform
+from quantum.platform.settings import PlatformSettings
+
+pytest_plugins = ["tests.integration.simulator.conftest"]
+
+ADMIN_USERNAME = "root-admin"
+ADMIN_PASSWORD = "admin-password-1"
+USER_PASSWORD = "user-password-1"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with database(request.param, tmp_path) as url:
+        yield url
+
+
+def platform_settings(database_url: str, data_dir: Path, **overrides: Any) -> PlatformSettings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "data_dir": data_dir,
+        "simulator": False,
+        "admin_username": ADMIN_USERNAME,
+        "admin_password": ADMIN_PASSWORD,
+        "password_time_cost": 1,
+        "password_memory_cost": 64,
+        "usage_flush_seconds": 0.05,
+        "login_limit_per_client": "1000/minute",
+    }
+    values.update(overrides)
+    return PlatformSettings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@dataclass
+class Harness:
+    platform: Platform
+    client: httpx.AsyncClient
+    sim: RunningSimulator
+    _counter: list[int] = field(default_factory=lambda: [0])
+
+    async def login(self, username: str, password: str) -> dict[str, str]:
+        response = await self.client.post(
+            "/api/v1/auth/login", json={"username": username, "password": password}
+        )
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['accessToken']}"}
+
+    async def admin(self) -> dict[str, str]:
+        return await self.login(ADMIN_USERNAME, ADMIN_PASSWORD)
+
+    async def create_user(self, username: str | None = None, **fields: Any) -> dict[str, Any]:
+        self._counter[0] += 1
+        body = {"username": username or f"user{self._counter[0]}", "password": USER_PASSWORD}
+        body.update(fields)
+        response = await self.client.post(
+            "/api/v1/admin/users", json=body, headers=await self.admin()
+        )
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+    async def trader(
+        self, *, app_key: str | None = None, secret: str = "trader-secret"
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """A new user with a SIMULATOR account and stored credentials; (user, headers)."""
+        user = await self.create_user()
+        admin = await self.admin()
+        account = await self.client.post(
+            "/api/v1/admin/kiwoom-accounts", json={"environment": "SIMULATOR"}, headers=admin
+        )
+        assert account.status_code == 201, account.text
+        account_id = account.json()["kiwoomAccountId"]
+        assigned = await self.client.put(
+            f"/api/v1/admin/kiwoom-accounts/{account_id}/assignment",
+            json={"userId": user["userId"]},
+            headers=admin,
+        )
+        assert assigned.status_code == 200, assigned.text
+        headers = await self.login(user["username"], USER_PASSWORD)
+        stored = await self.client.put(
+            "/api/v1/kiwoom-accounts/me/credentials",
+            json={"clientId": app_key or f"key-{user['userId']}", "clientSecret": secret},
+            headers=headers,
+        )
+        assert stored.status_code == 200, stored.text
+        return user, headers
+
+
+@pytest.fixture
+async def harness(
+    database_url: str, start_simulator: StartSimulator, tmp_path: Path
+) -> AsyncIterator[Harness]:
+    sim = start_simulator()
+    settings = platform_settings(database_url, tmp_path / "data", simulator_url=sim.base_url)
+    platform = await Platform.start(settings)
+    app = create_platform_app(platform=platform)
+    transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://platform") as client:
+        yield Harness(platform, client, sim)
+    await platform.aclose()
