@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/quantum simulator --host 127.0.0.1 --port 8080
+	$(BIN)/quantum run --host 127.0.0.1 --port 8080 --demo
 
 simulator: $(STAMP)
 	$(BIN)/quantum simulator
@@ -40,6 +40,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.simulator --quick
+	$(BIN)/python -m bench.tokens --quick
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

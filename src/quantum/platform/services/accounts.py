@@ -22,7 +22,7 @@ from quantum.platform.db.models import (
     KiwoomAccount,
     User,
 )
-from quantum.platform.errors import Conflict, NotFound, Unprocessable
+from quantum.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
 from quantum.platform.security.crypto import Keyring, Sealed
 from quantum.platform.services.usage import acting_for
 
@@ -303,10 +303,19 @@ class AccountService:
 
     async def trading(self, user_id: str) -> Trading | None:
         """The user's account and decrypted key pair; None without stored credentials."""
-        state = await self.require_of_user(user_id)
         async with self._sessions() as session:
-            account = await session.get(KiwoomAccount, state.kiwoom_account_id)
-        if account is None or account.app_key_sealed is None or account.key_id is None:
+            account = await session.scalar(
+                select(KiwoomAccount)
+                .join(AccountAssignment)
+                .where(AccountAssignment.user_id == user_id)
+            )
+        if account is None:
+            raise NotFound(NO_ACCOUNT, code="no_account_assigned")
+        if not account.is_active:
+            raise Forbidden(
+                f"Kiwoom account {account.kiwoom_account_id} is disabled", code="account_disabled"
+            )
+        if account.app_key_sealed is None or account.key_id is None:
             return None
         assert account.app_secret_sealed is not None
         account_id = account.kiwoom_account_id

@@ -156,5 +156,6 @@ class AuthService:
         async with self._sessions() as session:
             user = await session.get(User, claims.user_id)
         if user is None or not user.is_active:
-            raise Unauthorized("this user is disabled or gone", code="user_disabled")
+            # The token itself is no longer good: same code as any rejected token.
+            raise Unauthorized("access token rejected (user disabled or gone)", code="invalid_token")
         return Principal(user.user_id, user.username, Role(user.role))
