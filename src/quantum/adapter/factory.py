@@ -13,6 +13,7 @@ from quantum.adapter.realtime.upstream import FeedSource, client_source
 from quantum.adapter.service import InProcessBroker
 from quantum.adapter.sessions import SessionRegistry, SettingsFor
 from quantum.kiwoom.client import KiwoomClient
+from quantum.kiwoom.records import Observer
 from quantum.kiwoom.settings import KiwoomSettings
 
 
@@ -41,11 +42,17 @@ def inprocess_broker(
     *,
     client_factory: Callable[[KiwoomSettings], KiwoomClient] | None = None,
     settings_for: SettingsFor | None = None,
+    observer: Observer | None = None,
     clock: Callable[[], datetime] | None = None,
     hub_options: dict[str, Any] | None = None,
     **broker_options: Any,
 ) -> InProcessBroker:
     """The platform's default broker: REST and realtime for every app key, in process."""
+    if client_factory is None:
+
+        def client_factory(settings: KiwoomSettings) -> KiwoomClient:
+            return KiwoomClient.from_settings(settings, observer=observer)
+
     registry = SessionRegistry(settings, settings_for, client_factory=client_factory)
     hub = realtime_hub(registry, **(hub_options or {}))
     if clock is not None:

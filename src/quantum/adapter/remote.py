@@ -13,6 +13,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from quantum.adapter import calls
 from quantum.adapter.broker import (
     BrokerAuthError,
     BrokerError,
@@ -47,6 +48,7 @@ from quantum.adapter.schema import (
     TokenInfo,
     UnsubscribedMessage,
 )
+from quantum.kiwoom.records import Observer
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -158,9 +160,16 @@ class RemoteBroker:
     """Implements :class:`~quantum.adapter.broker.Broker` against ``base_url``."""
 
     def __init__(
-        self, base_url: str, *, http: httpx.AsyncClient | None = None, timeout: float = 30.0
+        self,
+        base_url: str,
+        *,
+        http: httpx.AsyncClient | None = None,
+        timeout: float = 30.0,
+        observer: Observer | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._observer = observer
+        """Gets the Kiwoom calls the adapter reports for each request (``X-Kiwoom-Calls``)."""
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(timeout=timeout)
 
@@ -199,6 +208,11 @@ class RemoteBroker:
                     f"order sent to the adapter but no answer ({type(exc).__name__})"
                 ) from None
             raise BrokerUnavailable(f"adapter did not answer: {type(exc).__name__}") from None
+        reported = response.headers.get(calls.HEADER)
+        if reported and self._observer is not None:
+            fingerprint = credentials.fingerprint if credentials is not None else "-"
+            for record in calls.decode(reported, fingerprint):
+                self._observer(record)
         if response.status_code >= 400:
             raise error_from_response(response)
         return response.json()

@@ -10,6 +10,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from quantum.adapter import calls
 from quantum.adapter.api import create_adapter_app
 from quantum.adapter.factory import inprocess_broker
 from quantum.adapter.service import InProcessBroker
@@ -24,13 +25,14 @@ frame cost about a third of the adapter's CPU for a few hundred bytes of JSON.""
 def build_app(settings: KiwoomSettings) -> FastAPI:
     """The adapter app on the configured keys, with ``WS /ws/realtime``; the broker
     (and its realtime hub) is closed on shutdown."""
-    broker = inprocess_broker(settings)
+    broker = inprocess_broker(settings, observer=calls.observe)
     return app_closing(broker, broker.hub)
 
 
 def app_closing(broker: InProcessBroker, hub: Any = None) -> FastAPI:
     """:func:`create_adapter_app` whose shutdown closes ``broker``."""
     app = create_adapter_app(broker, hub=hub)
+    app.add_middleware(calls.KiwoomCallsHeader)
     inner = app.router.lifespan_context
 
     @asynccontextmanager

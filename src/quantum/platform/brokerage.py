@@ -37,7 +37,7 @@ def build_broker(
     hub_options: dict[str, Any] | None = None,
 ) -> Broker:
     if adapter_url:
-        return RemoteBroker(adapter_url)
+        return RemoteBroker(adapter_url, observer=observer)
     base = base or kiwoom_defaults()
     hosts = {}
     if simulator_url is not None:

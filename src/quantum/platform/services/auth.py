@@ -157,5 +157,7 @@ class AuthService:
             user = await session.get(User, claims.user_id)
         if user is None or not user.is_active:
             # The token itself is no longer good: same code as any rejected token.
-            raise Unauthorized("access token rejected (user disabled or gone)", code="invalid_token")
+            raise Unauthorized(
+                "access token rejected (user disabled or gone)", code="invalid_token"
+            )
         return Principal(user.user_id, user.username, Role(user.role))
