@@ -54,6 +54,8 @@ class TokenRequest(BaseModel):
     app_key: SecretStr | None = None
     app_secret: SecretStr | None = None
     environment: Environment = Environment.MOCK
+    verify: bool = False
+    """Issue with exactly this pair at Kiwoom, ignoring cached tokens (a credential check)."""
 
 
 def _credentials(
@@ -142,6 +144,10 @@ def create_adapter_app(broker: Broker, *, hub: Any = None) -> FastAPI:
                 body.app_secret.get_secret_value() if body.app_secret else None,
                 body.environment.value,
             )
+        if body is not None and body.verify:
+            if credentials is None:
+                raise BrokerInputError("verify needs app_key and app_secret")
+            return await broker.verify_credentials(credentials)
         return await broker.token(credentials)
 
     @app.get("/api/stocks/{stock_code}", response_model=Quote, tags=["market"])

@@ -116,6 +116,11 @@ class Subscription(Protocol):
 class Broker(Protocol):
     async def token(self, credentials: Credentials | None = None) -> TokenInfo: ...
 
+    async def verify_credentials(self, credentials: Credentials) -> TokenInfo:
+        """Issue a token with exactly this pair at Kiwoom (no cache): the check before a
+        key pair is stored. Refused: :class:`BrokerAuthError`."""
+        ...
+
     async def quote(self, stock_code: str, credentials: Credentials | None = None) -> Quote: ...
 
     async def order_book(

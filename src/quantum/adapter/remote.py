@@ -228,6 +228,15 @@ class RemoteBroker:
     async def token(self, credentials: Credentials | None = None) -> TokenInfo:
         return await self._model(TokenInfo, "POST", "/api/fn_au10001", credentials)
 
+    async def verify_credentials(self, credentials: Credentials) -> TokenInfo:
+        body = {
+            "app_key": credentials.app_key.get_secret_value(),
+            "app_secret": credentials.app_secret.get_secret_value(),
+            "environment": credentials.environment.value,
+            "verify": True,
+        }
+        return await self._model(TokenInfo, "POST", "/api/fn_au10001", None, json_body=body)
+
     async def quote(self, stock_code: str, credentials: Credentials | None = None) -> Quote:
         return await self._model(Quote, "GET", f"/api/stocks/{stock_code}", credentials)
 

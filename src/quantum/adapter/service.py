@@ -149,6 +149,16 @@ class InProcessBroker:
 
         return await self._run(credentials, call)
 
+    async def verify_credentials(self, credentials: Credentials) -> TokenInfo:
+        try:
+            client = await self.registry.verify(credentials)
+            token = await client.transport.tokens.peek()
+        except KiwoomError as exc:
+            raise convert.broker_error(exc) from None
+        if token is None:
+            raise BrokerUnavailable("the verified token was not kept")
+        return convert.token(token)
+
     async def quote(self, stock_code: str, credentials: Credentials | None = None) -> Quote:
         code = check_stock_code(stock_code)
         key = (self.registry.fingerprint(credentials), code)

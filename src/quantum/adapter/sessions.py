@@ -124,6 +124,27 @@ class SessionRegistry:
                 self._clients[fingerprint] = found
             return found
 
+    async def verify(self, credentials: Credentials) -> KiwoomClient:
+        """A new client for ``credentials`` whose pair Kiwoom just accepted (a token was
+        issued with it, ignoring any cache); it replaces the key's current client.
+        A refused pair raises and changes nothing."""
+        fingerprint = self.fingerprint(credentials)
+        client = self._factory(self._settings(credentials))
+        try:
+            await client.transport.tokens.verify()
+        except BaseException:
+            await client.aclose()
+            raise
+        async with self._lock:
+            if self._closed:
+                await client.aclose()
+                raise BrokerAuthError("the adapter is shutting down")
+            previous = self._clients.get(fingerprint)
+            self._clients[fingerprint] = client
+        if previous is not None:
+            await previous.aclose()
+        return client
+
     def fingerprints(self) -> list[str]:
         return sorted(self._clients)
 

@@ -235,6 +235,15 @@ class TokenManager:
                     return token
             return await self._refresh(token)
 
+    async def verify(self) -> Token:
+        """Issue a token with this key pair now, whatever is cached, and keep it: the
+        check that a key pair is right. Raises the error Kiwoom answers otherwise."""
+        async with self._lock:
+            token = await self._issue()
+            await self._cache.set(self.key_fingerprint, token)
+            self._generation += 1
+            return token
+
     async def invalidate(self, token: Token | None = None) -> None:
         """Forget the cached token (only if it is ``token``, when given), so that the
         next ``get()`` issues one. Used after Kiwoom answered 8005."""

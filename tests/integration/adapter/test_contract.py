@@ -224,3 +224,22 @@ async def test_subscribe_streams_ticks_in_order(broker: Broker, running: Running
     assert [tick.seq for tick in ticks] == sorted({tick.seq for tick in ticks})
     assert all(tick.price > 0 and tick.quantity > 0 for tick in ticks)
     await subscription.close()
+
+
+async def test_verify_credentials_asks_kiwoom_even_with_a_cached_token(broker: Broker) -> None:
+    """A pair is only "verified" by Kiwoom: a cached token for the same app key must
+    not make a wrong secret look right, and a right pair replaces the key's session."""
+    from pydantic import SecretStr
+
+    from quantum.adapter.broker import BrokerAuthError, Credentials
+    from quantum.adapter.schema import Environment
+
+    def pair(secret: str) -> Credentials:
+        return Credentials(SecretStr("verify-key"), SecretStr(secret), Environment.SIMULATOR)
+
+    first = await broker.verify_credentials(pair("right-secret"))
+    assert (await broker.token(pair("right-secret"))).token == first.token
+    with pytest.raises(BrokerAuthError):
+        await broker.verify_credentials(pair("wrong-secret"))
+    again = await broker.verify_credentials(pair("right-secret"))
+    assert again.token == first.token  # Kiwoom hands back the live token

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 from tests.integration.platform.conftest import USER_PASSWORD, Harness
+from tests.integration.simulator.conftest import RunningSimulator, StartSimulator
 
 ME = "/api/v1/kiwoom-accounts/me"
 CREDENTIALS = "/api/v1/kiwoom-accounts/me/credentials"
@@ -20,6 +23,18 @@ GUIDE_FIELDS = {
     "hasValidToken",
     "tokenExpiresAt",
 }
+
+
+@pytest.fixture
+def start_simulator(start_simulator: StartSimulator) -> StartSimulator:
+    """The simulator's clock starts now: the shared one starts on 2026-11-24, so the
+    tokens it issues expire (by the platform's real clock) on 2026-11-25 01:00 UTC."""
+
+    def start(**overrides: Any) -> RunningSimulator:
+        overrides.setdefault("start", datetime.now(UTC).isoformat())
+        return start_simulator(**overrides)
+
+    return start
 
 
 def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -59,7 +74,7 @@ async def test_no_account(harness: Harness) -> None:
     me = await harness.client.get(ME, headers=headers)
     assert me.status_code == 200, me.text
     body = me.json()
-    assert GUIDE_FIELDS <= set(body)
+    assert set(body) >= GUIDE_FIELDS
     assert body["hasAccount"] is False
     assert body["message"] == "No account assigned"
     assert body["kiwoomAccountId"] is None
@@ -77,8 +92,6 @@ async def test_no_account(harness: Harness) -> None:
     )
     assert token_requests(harness) == 0
 
-
-async def test_endpoints_need_sign_in(harness: Harness) -> None:
     for method, path in (("GET", ME), ("PUT", CREDENTIALS), ("GET", TOKEN)):
         body = {"clientId": "k", "clientSecret": "s"} if method == "PUT" else None
         error_of(await harness.client.request(method, path, json=body), 401, "unauthorized")
@@ -87,7 +100,7 @@ async def test_endpoints_need_sign_in(harness: Harness) -> None:
 async def test_account_before_credentials(harness: Harness) -> None:
     account_id, headers = await user_with_account(harness, "newbie")
     me = (await harness.client.get(ME, headers=headers)).json()
-    assert GUIDE_FIELDS <= set(me)
+    assert set(me) >= GUIDE_FIELDS
     assert me["hasAccount"] is True
     assert me["kiwoomAccountId"] == account_id
     assert me["assignedAt"] is not None
@@ -139,29 +152,55 @@ async def test_credentials_then_one_central_token(harness: Harness) -> None:
 
 
 async def test_refused_pair_is_not_stored(harness: Harness) -> None:
+    # The simulator knows this key with another secret: it answers au10001 with 8002.
+    harness.sim.token("known-key", "the-real-secret")
+    _account, headers = await user_with_account(harness, "mallory")
+    refused = await harness.client.put(
+        CREDENTIALS, json={"clientId": "known-key", "clientSecret": "a-guess"}, headers=headers
+    )
+    body = error_of(refused, 422, "invalid_kiwoom_credentials")
+    assert body["error"]["message"] == "Kiwoom refused this app key and secret"
+    assert body["error"]["details"] == {"kiwoomCode": "8002"}
+    assert "a-guess" not in refused.text
+
+    me = (await harness.client.get(ME, headers=headers)).json()
+    assert me["hasAccount"] is True
+    assert me["hasCredentials"] is False
+    assert me["hasValidToken"] is False
+    assert me["tokenExpiresAt"] is None
+    assert (await harness.client.get(TOKEN, headers=headers)).json()["hasToken"] is False
+    async with harness.platform.engine.connect() as connection:
+        stored = (
+            await connection.execute(
+                text("SELECT COUNT(*) FROM kiwoom_accounts WHERE app_key_sealed IS NOT NULL")
+            )
+        ).scalar_one()
+    assert stored == 0
+
+
+async def test_another_accounts_key_needs_its_secret(harness: Harness) -> None:
+    """The broker keeps one token per app key: user B must not get user A's token by
+    storing A's key with a made-up secret."""
     _a_account, a_headers = await user_with_account(harness, "alice")
     stored = await harness.client.put(
         CREDENTIALS, json={"clientId": "shared-key", "clientSecret": "secret-1"}, headers=a_headers
     )
     assert stored.status_code == 200, stored.text
+    a_token = (await harness.client.get(TOKEN, headers=a_headers)).json()["accessToken"]
 
     _b_account, b_headers = await user_with_account(harness, "bob")
     refused = await harness.client.put(
         CREDENTIALS, json={"clientId": "shared-key", "clientSecret": "secret-2"}, headers=b_headers
     )
-    body = error_of(refused, 422, "invalid_kiwoom_credentials")
-    assert body["error"]["details"] == {"kiwoomCode": "8002"}
-    assert "secret-2" not in refused.text
-
+    error_of(refused, 422, "invalid_kiwoom_credentials")
+    assert a_token not in refused.text
     me = (await harness.client.get(ME, headers=b_headers)).json()
-    assert me["hasAccount"] is True
     assert me["hasCredentials"] is False
     assert me["hasValidToken"] is False
-    assert me["tokenExpiresAt"] is None
-    token = (await harness.client.get(TOKEN, headers=b_headers)).json()
-    assert token["hasToken"] is False
+    assert (await harness.client.get(TOKEN, headers=b_headers)).json()["hasToken"] is False
     # Alice is unaffected.
-    assert (await harness.client.get(TOKEN, headers=a_headers)).json()["hasToken"] is True
+    again = (await harness.client.get(TOKEN, headers=a_headers)).json()
+    assert again["hasToken"] is True and again["accessToken"] == a_token
 
 
 async def test_key_pair_is_encrypted_at_rest(harness: Harness) -> None:

@@ -104,7 +104,9 @@ async def test_create_user_with_chosen_id(harness: Harness) -> None:
     assert me.json()["userId"] == "USER_001"
 
     auto = await harness.client.post(
-        USERS, json={"username": "auto-id", "password": USER_PASSWORD, "role": "ADMIN"}, headers=admin
+        USERS,
+        json={"username": "auto-id", "password": USER_PASSWORD, "role": "ADMIN"},
+        headers=admin,
     )
     assert auto.status_code == 201, auto.text
     assert auto.json()["userId"].startswith("USR_")
@@ -134,7 +136,8 @@ async def test_create_user_conflicts_and_validation(harness: Harness) -> None:
     )
     assert error_of(bad_id, 422, "invalid_input")["error"]["message"].startswith("userId")
     bad_role = await harness.client.post(
-        USERS, json={"username": "good-name", "password": USER_PASSWORD, "role": "ROOT"},
+        USERS,
+        json={"username": "good-name", "password": USER_PASSWORD, "role": "ROOT"},
         headers=admin,
     )
     error_of(bad_role, 422, "invalid_input")
@@ -327,9 +330,7 @@ async def test_assignment_errors(harness: Harness) -> None:
     error_of(await assign(harness, admin, "KIWOOM_ACC_002", "NOPE"), 404, "user_not_found")
     error_of(await assign(harness, admin, "NOPE", user["userId"]), 404, "account_not_found")
     error_of(
-        await harness.client.put(
-            f"{ACCOUNTS}/KIWOOM_ACC_002/assignment", json={}, headers=admin
-        ),
+        await harness.client.put(f"{ACCOUNTS}/KIWOOM_ACC_002/assignment", json={}, headers=admin),
         422,
         "invalid_input",
     )
@@ -341,7 +342,9 @@ async def test_assignment_errors(harness: Harness) -> None:
     # The refused assignment left no trace.
     untouched = (await harness.client.get(f"{ACCOUNTS}/KIWOOM_ACC_002", headers=admin)).json()
     assert untouched["userId"] is None
-    history = await harness.client.get(f"{ACCOUNTS}/KIWOOM_ACC_002/assignment-history", headers=admin)
+    history = await harness.client.get(
+        f"{ACCOUNTS}/KIWOOM_ACC_002/assignment-history", headers=admin
+    )
     assert history.json() == []
 
 

@@ -72,22 +72,17 @@ async def test_disabled_user_cannot_sign_in(harness: Harness) -> None:
     error_of(await login(harness, "carol"), 401, "user_disabled")
 
 
-async def test_malformed_json_is_400(harness: Harness) -> None:
+async def test_bad_bodies(harness: Harness) -> None:
     response = await harness.client.post(
         LOGIN, content=b'{"username": "x", ', headers={"Content-Type": "application/json"}
     )
     error_of(response, 400, "malformed_json")
-
-
-async def test_missing_field_is_422(harness: Harness) -> None:
     body = error_of(
         await harness.client.post(LOGIN, json={"username": "someone"}), 422, "invalid_input"
     )
     assert any(d["loc"][-1] == "password" for d in body["error"]["details"])
     error_of(
-        await harness.client.post(
-            LOGIN, json={"username": "a", "password": "b", "extra": 1}
-        ),
+        await harness.client.post(LOGIN, json={"username": "a", "password": "b", "extra": 1}),
         422,
         "invalid_input",
     )
@@ -135,8 +130,6 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(harness: Harness) ->
     ok = await harness.client.post(REFRESH, json={"refreshToken": other["refreshToken"]})
     assert ok.status_code == 200, ok.text
 
-
-async def test_unknown_refresh_token_is_401(harness: Harness) -> None:
     response = await harness.client.post(REFRESH, json={"refreshToken": "made-up"})
     error_of(response, 401, "invalid_refresh_token")
     error_of(await harness.client.post(REFRESH, json={}), 422, "invalid_input")

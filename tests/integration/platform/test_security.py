@@ -169,12 +169,6 @@ async def test_user_cannot_reach_another_users_data(harness: Harness) -> None:
     assert bob_again.json()["accessToken"] == bob_token["accessToken"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG services/accounts.py update_credentials: the pair is 'checked' through the "
-    "token cache (keyed by app key only), so a known app key with any secret is accepted "
-    "and the caller gets the key owner's Kiwoom token",
-)
 async def test_another_users_app_key_without_its_secret_is_refused(harness: Harness) -> None:
     _bob, bob_headers = await harness.trader(app_key="bob-app-key", secret="bob-secret")
     bob_token = (
@@ -332,7 +326,9 @@ async def test_refresh_token_reuse_revokes_the_family(harness: Harness) -> None:
 async def test_logout_revokes_the_refresh_token(harness: Harness) -> None:
     user = await harness.create_user()
     pair = await _login_pair(harness, user["username"], TRADER_PASSWORD)
-    out = await harness.client.post("/api/v1/auth/logout", json={"refreshToken": pair["refreshToken"]})
+    out = await harness.client.post(
+        "/api/v1/auth/logout", json={"refreshToken": pair["refreshToken"]}
+    )
     assert out.status_code == 204, out.text
     response = await harness.client.post(
         "/api/v1/auth/refresh", json={"refreshToken": pair["refreshToken"]}
@@ -470,7 +466,9 @@ async def test_secrets_never_reach_the_logs(
     assert bogus.status_code == 401
     assert pair["refreshToken"] not in bogus.text
 
-    refreshed = await client.post("/api/v1/auth/refresh", json={"refreshToken": pair["refreshToken"]})
+    refreshed = await client.post(
+        "/api/v1/auth/refresh", json={"refreshToken": pair["refreshToken"]}
+    )
     assert refreshed.status_code == 200, refreshed.text
     secrets += [refreshed.json()["accessToken"], refreshed.json()["refreshToken"]]
     reused = await client.post("/api/v1/auth/refresh", json={"refreshToken": pair["refreshToken"]})

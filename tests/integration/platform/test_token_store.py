@@ -28,7 +28,9 @@ def _au10001(sim: RunningSimulator) -> int:
     return sim.sim.requests["au10001"]
 
 
-async def _start(database_url: str, data_dir: Path, sim: RunningSimulator, **extra: Any) -> Platform:
+async def _start(
+    database_url: str, data_dir: Path, sim: RunningSimulator, **extra: Any
+) -> Platform:
     settings = platform_settings(database_url, data_dir, simulator_url=sim.base_url, **extra)
     return await Platform.start(settings)
 

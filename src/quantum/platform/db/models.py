@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -14,6 +15,8 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -137,6 +140,68 @@ class ApiUsage(Base):
     error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class OrderEventRow(Base):
+    """The truth about orders: append-only, one row per event, ``seq`` per order."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (UniqueConstraint("order_id", "seq", name="uq_order_events_order_seq"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(String(32), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    event_type: Mapped[str] = mapped_column(String(32))
+    data: Mapped[str] = mapped_column(Text)
+    """JSON."""
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    dedupe_key: Mapped[str | None] = mapped_column(String(128), nullable=True, unique=True)
+
+
+class OrderViewRow(Base):
+    """The projection of ``order_events`` (rebuilt by ``quantum admin rebuild-projections``)."""
+
+    __tablename__ = "order_view"
+    __table_args__ = (
+        Index("ix_order_view_user_created", "user_id", "created_at"),
+        Index("ix_order_view_broker_no", "kiwoom_account_id", "broker_order_no"),
+    )
+
+    order_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    kiwoom_account_id: Mapped[str] = mapped_column(String(64))
+    client_order_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    stock_code: Mapped[str] = mapped_column(String(12))
+    side: Mapped[str] = mapped_column(String(8))
+    order_type: Mapped[str] = mapped_column(String(32))
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    price: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    stop_price: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    prior_state: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    broker_order_no: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    filled_quantity: Mapped[int] = mapped_column(BigInteger, default=0)
+    filled_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancelled_quantity: Mapped[int] = mapped_column(BigInteger, default=0)
+    base_filled_quantity: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Filled before the current broker order number (a modify starts a new one)."""
+    reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    reason_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class IdempotencyKey(Base):
+    """One order per (user, key): a retried submit finds the first one."""
+
+    __tablename__ = "order_idempotency_keys"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(32))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 VIEWS: dict[str, str] = {

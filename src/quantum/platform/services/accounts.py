@@ -3,7 +3,6 @@ the user's app key pair sealed at rest and checked against Kiwoom before storing
 
 from __future__ import annotations
 
-import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from quantum.platform.db.models import (
     User,
 )
 from quantum.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
-from quantum.platform.security.crypto import EncryptionError, Keyring, Sealed
+from quantum.platform.security.crypto import Keyring, Sealed
 from quantum.platform.services.usage import acting_for
 
 ACCOUNT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -279,17 +278,9 @@ class AccountService:
         credentials = Credentials(
             SecretStr(app_key), SecretStr(app_secret), state.environment.broker_environment
         )
-        # The broker keeps one client (and token) per app key and answers from it
-        # whatever secret comes with the key: a key another account stored is
-        # checked against that account's secret instead of Kiwoom.
-        others = await self._secrets_of_key(credentials.fingerprint, state.kiwoom_account_id)
-        if others and not any(hmac.compare_digest(s, app_secret.encode()) for s in others):
-            raise Unprocessable(
-                "Kiwoom refused this app key and secret", code="invalid_kiwoom_credentials"
-            )
         try:
             with acting_for(user_id, state.kiwoom_account_id):
-                await self._broker.token(credentials)
+                await self._broker.verify_credentials(credentials)
         except BrokerAuthError as exc:
             raise Unprocessable(
                 "Kiwoom refused this app key and secret",
@@ -309,32 +300,6 @@ class AccountService:
             account.key_fingerprint = credentials.fingerprint
             account.credentials_updated_at = self._clock()
         return await self.get(account_id)
-
-    async def _secrets_of_key(self, fingerprint: str, except_account: str) -> list[bytes]:
-        """The app secrets other accounts stored with this app key."""
-        async with self._sessions() as session:
-            rows = list(
-                await session.scalars(
-                    select(KiwoomAccount).where(
-                        KiwoomAccount.key_fingerprint == fingerprint,
-                        KiwoomAccount.kiwoom_account_id != except_account,
-                        KiwoomAccount.app_secret_sealed.is_not(None),
-                    )
-                )
-            )
-        found: list[bytes] = []
-        for account in rows:
-            if account.key_id is None or account.app_secret_sealed is None:
-                continue
-            try:
-                secret = self.keyring.decrypt(
-                    Sealed(account.key_id, account.app_secret_sealed),
-                    context=_context(account.kiwoom_account_id, "app_secret"),
-                )
-            except EncryptionError:
-                continue
-            found.append(secret.encode())
-        return found
 
     async def trading(self, user_id: str) -> Trading | None:
         """The user's account and decrypted key pair; None without stored credentials."""

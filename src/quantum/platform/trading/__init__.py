@@ -1,0 +1,1 @@
+"""Orders and portfolio: event-sourced orders, pre-trade checks, broker reports."""
