@@ -162,7 +162,15 @@ class Broker(Protocol):
     async def balance(self, credentials: Credentials | None = None) -> Balance: ...
 
     async def subscribe(
-        self, stock_codes: list[str], credentials: Credentials | None = None
-    ) -> Subscription: ...
+        self,
+        stock_codes: list[str],
+        credentials: Credentials | None = None,
+        *,
+        orders: bool = False,
+    ) -> Subscription:
+        """Realtime ticks of ``stock_codes`` (may be empty: add codes later); with
+        ``orders`` also every ``ORDER`` message (Kiwoom 00 주문체결) of the app key,
+        ready before this returns and never conflated."""
+        ...
 
     async def close(self) -> None: ...

@@ -38,6 +38,7 @@ from quantum.adapter.schema import (
     OrderAck,
     OrderBook,
     OrderRequest,
+    OrderUpdateMessage,
     Period,
     Quote,
     RealtimeMessage,
@@ -70,11 +71,17 @@ INPUT_CODES: Final = frozenset({"invalid_input", "malformed_json", "bad_request"
 
 MESSAGE_TYPES: Final[dict[str, type[BaseModel]]] = {
     "TICK": TickMessage,
+    "ORDER": OrderUpdateMessage,
     "STATUS": StatusMessage,
     "SUBSCRIBED": SubscribedMessage,
     "UNSUBSCRIBED": UnsubscribedMessage,
     "ERROR": ErrorMessage,
 }
+
+
+SUBSCRIBE_OPEN_TIMEOUT: Final = 30.0
+"""Seconds ``RemoteBroker.subscribe`` waits for the adapter's WebSocket handshake
+(the adapter may be logging in to Kiwoom's realtime socket first)."""
 
 
 def credential_headers(credentials: Credentials | None) -> dict[str, str]:
@@ -301,11 +308,21 @@ class RemoteBroker:
         return await self._model(Balance, "GET", "/api/account/balance", credentials)
 
     async def subscribe(
-        self, stock_codes: list[str], credentials: Credentials | None = None
+        self,
+        stock_codes: list[str],
+        credentials: Credentials | None = None,
+        *,
+        orders: bool = False,
     ) -> Subscription:
+        """``WS /ws/realtime`` (``?orders=1`` with ``orders``). The adapter completes
+        the handshake only once the subscription (and the order-update registration)
+        is in place, hence the generous ``open_timeout``."""
+        url = self.ws_url + ("?orders=1" if orders else "")
         try:
             connection = await connect(
-                self.ws_url, additional_headers=credential_headers(credentials)
+                url,
+                additional_headers=credential_headers(credentials),
+                open_timeout=SUBSCRIBE_OPEN_TIMEOUT,
             )
         except (TimeoutError, OSError) as exc:
             raise BrokerUnavailable(f"adapter realtime unreachable: {type(exc).__name__}") from None

@@ -205,6 +205,67 @@ class TickMessage(Schema):
     best_bid: int
 
 
+class OrderUpdateMessage(Schema):
+    """One step of one of the app key's own orders: a Kiwoom ``00`` 주문체결 frame.
+
+    Sent only to subscriptions made with ``orders=True`` (``WS /ws/realtime?orders=1``),
+    never conflated. Mapping from :class:`quantum.kiwoom.events.OrderEvent` (FIDs):
+
+    ==========================  ===================================================
+    ``order_no``                ``order_no`` (9203)
+    ``original_order_no``       ``orig_order_no`` (904; ``None`` for ``0000000``)
+    ``stock_code``              ``code`` (9001, without ``A`` prefix / ``_NX`` suffix)
+    ``side``                    ``side`` (907: ``2`` → BUY, ``1`` → SELL, else ``None``)
+    ``status``                  ``status`` (913 as received: 접수, 체결, 확인, 거부, ...)
+    ``order_quantity``          ``order_qty`` (900)
+    ``order_price``             ``order_price`` (901, unsigned)
+    ``filled_quantity``         ``fill_qty`` (911 체결량, Kiwoom's cumulative quantity);
+                                the adapter also sums the unit fills (915) it saw per
+                                order number and sends the larger of the two, so a
+                                source that puts the unit quantity in 911 (the
+                                simulator) still gives the cumulative; 0 before a fill
+    ``remaining_quantity``      ``unfilled_qty`` (902 미체결수량)
+    ``fill_no``                 ``fill_no`` (909; ``None`` when empty)
+    ``fill_price``              ``unit_fill_price`` (914) if present, else
+                                ``fill_price`` (910); ``None`` unless a fill
+    ``fill_quantity``           ``unit_fill_qty`` (915) if present, else
+                                ``fill_qty`` (911); ``None`` unless a fill
+    ``label``                   ``label`` (905: ``+매수``, ``-매도``, ``매수정정``, ``매도취소``)
+    ``order_type``              ``order_type`` (906 as text: ``보통``, ``시장가``, ...)
+    ``reject_reason``           ``reject_reason`` (919)
+    ``time``                    ``time`` (908 HHMMSS on the session date, KST)
+    ==========================  ===================================================
+
+    A cancel (or modify) has its own ``order_no``; ``original_order_no`` names
+    the order it applies to (Kiwoom sends ``접수`` then ``확인`` for it).
+    """
+
+    type: Literal["ORDER"] = "ORDER"
+    order_no: str
+    original_order_no: str | None
+    stock_code: str
+    side: Side | None
+    status: str
+    """Kiwoom's 913 text as received: "접수", "체결", "확인", "거부", ..."""
+    order_quantity: int
+    order_price: int
+    filled_quantity: int
+    """Cumulative filled on this order number (911)."""
+    remaining_quantity: int
+    """902 미체결수량."""
+    fill_no: str | None
+    fill_price: int | None
+    """This fill's price (the unit fill price when present)."""
+    fill_quantity: int | None
+    """This fill's quantity (the unit fill quantity when present)."""
+    label: str
+    """905, e.g. "+매수", "매수정정", "매도취소"."""
+    order_type: str
+    """906 text, e.g. "보통"."""
+    reject_reason: str
+    time: datetime
+
+
 class StatusMessage(Schema):
     type: Literal["STATUS"] = "STATUS"
     status: StreamStatus
@@ -233,5 +294,10 @@ class SubscribeCommand(Schema):
 
 
 RealtimeMessage = (
-    TickMessage | StatusMessage | SubscribedMessage | UnsubscribedMessage | ErrorMessage
+    TickMessage
+    | OrderUpdateMessage
+    | StatusMessage
+    | SubscribedMessage
+    | UnsubscribedMessage
+    | ErrorMessage
 )

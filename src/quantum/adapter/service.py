@@ -48,7 +48,7 @@ MARKETS: Final = ("KOSPI", "KOSDAQ")
 
 class RealtimeHubLike(Protocol):
     async def subscribe(
-        self, stock_codes: list[str], credentials: Credentials | None
+        self, stock_codes: list[str], credentials: Credentials | None, *, orders: bool = False
     ) -> Subscription: ...
 
 
@@ -292,13 +292,17 @@ class InProcessBroker:
     # -- realtime, health, lifecycle --------------------------------------------------------
 
     async def subscribe(
-        self, stock_codes: list[str], credentials: Credentials | None = None
+        self,
+        stock_codes: list[str],
+        credentials: Credentials | None = None,
+        *,
+        orders: bool = False,
     ) -> Subscription:
         codes = [check_stock_code(code) for code in stock_codes]
         if self.hub is None:
             raise BrokerUnavailable("realtime not configured")
         try:
-            return await self.hub.subscribe(codes, credentials)
+            return await self.hub.subscribe(codes, credentials, orders=orders)
         except KiwoomError as exc:
             raise convert.broker_error(exc) from None
 

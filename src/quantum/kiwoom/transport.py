@@ -47,6 +47,7 @@ from quantum.kiwoom.records import CallRecord, Observer, Outcome
 from quantum.kiwoom.settings import KiwoomSettings
 from quantum.kiwoom.tokens import (
     JSON_CONTENT_TYPE,
+    Clock,
     Token,
     TokenCache,
     TokenManager,
@@ -97,6 +98,7 @@ class KiwoomTransport:
         limiter: OutboundLimiter | None = None,
         observer: Observer | None = None,
         http: httpx.AsyncClient | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
         self._owns_http = http is None
@@ -110,7 +112,12 @@ class KiwoomTransport:
         self.limiter = limiter if limiter is not None else OutboundLimiter.from_settings(settings)
         self._owns_tokens = tokens is None
         self.tokens = tokens or TokenManager(
-            settings, http=self._http, cache=token_cache, limiter=self.limiter, observer=observer
+            settings,
+            http=self._http,
+            cache=token_cache,
+            limiter=self.limiter,
+            observer=observer,
+            clock=clock,
         )
         self._observer = observer
         self._closed = False

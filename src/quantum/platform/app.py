@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from quantum.platform.api import accounts, admin, auth, health
+from quantum.platform.api import accounts, admin, auth, health, market, orders
 from quantum.platform.core import Platform
 from quantum.platform.errors import install_error_handlers
 from quantum.platform.settings import PlatformSettings
@@ -42,6 +42,13 @@ def create_platform_app(
     if platform is not None:
         app.state.platform = platform  # also without a lifespan (ASGI test transports)
     install_error_handlers(app)
-    for router in (auth.router, accounts.router, admin.router, health.router):
+    for router in (
+        auth.router,
+        accounts.router,
+        admin.router,
+        health.router,
+        market.router,
+        orders.router,
+    ):
         app.include_router(router)
     return app

@@ -7,6 +7,8 @@ The platform sees only the :class:`~quantum.adapter.broker.Broker` interface; wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from quantum.adapter.broker import Broker
@@ -18,6 +20,7 @@ from quantum.kiwoom.client import KiwoomClient
 from quantum.kiwoom.records import Observer
 from quantum.kiwoom.settings import KiwoomSettings, ws_url_for
 from quantum.kiwoom.tokens import TokenCache
+from quantum.kiwoom.wire import KST
 
 
 def kiwoom_defaults() -> KiwoomSettings:
@@ -35,7 +38,10 @@ def build_broker(
     base: KiwoomSettings | None = None,
     quote_ttl: float = 1.0,
     hub_options: dict[str, Any] | None = None,
+    simulator_clock: Callable[[], datetime] | None = None,
 ) -> Broker:
+    """``simulator_clock``: the simulated market's time, used by the clients of
+    SIMULATOR accounts (token expiry, "today" of charts) instead of the wall clock."""
     if adapter_url:
         return RemoteBroker(adapter_url, observer=observer)
     base = base or kiwoom_defaults()
@@ -44,6 +50,15 @@ def build_broker(
         hosts[Environment.SIMULATOR] = (simulator_url, ws_url_for(simulator_url))
 
     def client_factory(settings: KiwoomSettings) -> KiwoomClient:
+        if simulator_clock is not None and settings.rest_url == simulator_url:
+            clock = simulator_clock
+            return KiwoomClient.from_settings(
+                settings,
+                token_cache=token_cache,
+                observer=observer,
+                clock=clock,
+                today=lambda: clock().astimezone(KST).date(),
+            )
         return KiwoomClient.from_settings(settings, token_cache=token_cache, observer=observer)
 
     return inprocess_broker(

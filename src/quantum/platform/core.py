@@ -4,19 +4,22 @@ stopped as one (the app's lifespan, the CLI and the tests all use this)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from quantum.adapter.broker import Broker
+from quantum.adapter.schema import Environment
 from quantum.platform.brokerage import build_broker
+from quantum.platform.bus import Bus, InProcessBus
 from quantum.platform.db.engine import create_engine, session_factory
 from quantum.platform.db.migrate import upgrade
 from quantum.platform.embedded import EmbeddedSimulator, simulator_config
+from quantum.platform.market.service import MarketService
 from quantum.platform.security.crypto import Keyring, load_or_create_keyring
 from quantum.platform.security.jwt_tokens import JwtCodec, load_or_create_jwt_secret
 from quantum.platform.security.login_limits import LoginLimiter
@@ -28,6 +31,10 @@ from quantum.platform.services.usage import UsageRecorder
 from quantum.platform.services.usage_report import UsageReports
 from quantum.platform.services.users import UserService
 from quantum.platform.settings import PlatformSettings
+from quantum.platform.trading.reconcile import Reconciler
+from quantum.platform.trading.service import OrderService
+from quantum.platform.trading.store import OrderStore
+from quantum.platform.trading.supervisor import TradingSupervisor
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +60,21 @@ class Platform:
     token_cache: DatabaseTokenCache
     broker: Broker
     simulator: EmbeddedSimulator | None = None
+    market: MarketService = field(init=False)
+    bus: Bus = field(init=False)
+    orders: OrderService = field(init=False)
+    supervisor: TradingSupervisor = field(init=False)
 
     @classmethod
-    async def start(cls, settings: PlatformSettings, *, migrate: bool = True) -> Platform:
+    async def start(
+        cls,
+        settings: PlatformSettings,
+        *,
+        migrate: bool = True,
+        simulator_clock: Callable[[], datetime] | None = None,
+    ) -> Platform:
+        """``simulator_clock``: the time of a simulator given by ``QTP_SIMULATOR_URL``
+        (the built-in one's is known); default: the wall clock."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         keyring = load_keyring(settings)
         secret = load_or_create_jwt_secret(
@@ -80,6 +99,7 @@ class Platform:
         if simulator_url is None and settings.simulator is not False:
             simulator = EmbeddedSimulator.start(simulator_config(settings))
             simulator_url = simulator.url
+            simulator_clock = simulator.clock
             log.info("built-in simulator on %s", simulator_url)
         usage = UsageRecorder(
             sessions,
@@ -93,6 +113,7 @@ class Platform:
             token_cache=token_cache,
             observer=usage.observe,
             quote_ttl=settings.quote_ttl_seconds,
+            simulator_clock=simulator_clock,
         )
         users = UserService(sessions, passwords)
         platform = cls(
@@ -115,6 +136,21 @@ class Platform:
             broker=broker,
             simulator=simulator,
         )
+        platform.market = MarketService(broker)
+        platform.bus = InProcessBus()
+        clocks = {Environment.SIMULATOR: simulator_clock} if simulator_clock else {}
+        platform.orders = OrderService(
+            OrderStore(sessions), broker, platform.bus, market_clocks=clocks
+        )
+        platform.supervisor = TradingSupervisor(
+            Reconciler(
+                platform.orders,
+                unknown_grace=timedelta(seconds=settings.reconcile_grace_seconds),
+            ),
+            platform.orders.store,
+            platform.accounts,
+            poll_seconds=settings.reconcile_poll_seconds,
+        )
         usage.start()
         if settings.admin_username and settings.admin_password:
             created = await users.ensure_admin(
@@ -122,6 +158,8 @@ class Platform:
             )
             if created:
                 log.info("created the first admin %r", settings.admin_username)
+        if settings.reconcile_poll_seconds > 0:
+            platform.supervisor.start()
         return platform
 
     @classmethod
@@ -147,6 +185,8 @@ class Platform:
         """Broker first (no new Kiwoom calls), then the usage log's last rows, then
         the database and the simulator."""
         try:
+            await self.supervisor.aclose()
+            await self.bus.aclose()
             await self.broker.close()
         finally:
             await self.usage.aclose()

@@ -6,7 +6,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import uvicorn
 
@@ -40,15 +42,18 @@ class EmbeddedSimulator:
     server: uvicorn.Server
     thread: threading.Thread
     url: str
+    clock: Callable[[], datetime]
+    """The simulated market's time (what SIMULATOR accounts trade and expire by)."""
 
     @classmethod
     def start(cls, config: SimulatorConfig, ready_timeout: float = 60.0) -> EmbeddedSimulator:
         """Bind first (port 0 picks a free one), then serve from a daemon thread."""
         sock = _bind(config.host, config.port)
         host, port = sock.getsockname()[:2]
+        app = create_app(config)
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(config),
+                app,
                 log_level="warning",
                 ws="websockets-sansio",
                 access_log=False,
@@ -64,7 +69,7 @@ class EmbeddedSimulator:
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the built-in simulator did not start")
             time.sleep(0.01)
-        return cls(server, thread, f"http://{host}:{port}")
+        return cls(server, thread, f"http://{host}:{port}", app.state.sim.clock.now)
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -76,6 +76,15 @@ class PlatformSettings(BaseSettings):
         default=1.0, ge=0, validation_alias=_env("QTP_QUOTE_TTL_SECONDS")
     )
 
+    reconcile_poll_seconds: float = Field(
+        default=2.0, ge=0, validation_alias=_env("QTP_RECONCILE_POLL_SECONDS")
+    )
+    """How often unsettled orders are checked against the broker (0: only on demand)."""
+    reconcile_grace_seconds: float = Field(
+        default=30.0, gt=0, validation_alias=_env("QTP_RECONCILE_GRACE_SECONDS")
+    )
+    """How long an unanswered submit may stay unknown before it counts as never sent."""
+
     simulator: bool | None = Field(default=None, validation_alias=_env("QTP_SIMULATOR"))
     """Run the built-in simulator; default: when no Kiwoom host is configured."""
     simulator_url: str | None = Field(default=None, validation_alias=_env("QTP_SIMULATOR_URL"))

@@ -9,6 +9,7 @@ import logging
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from quantum.krx.sessions import KrxCalendar
 from quantum.simulator.clock import SimClock
 from quantum.simulator.config import SimulatorConfig, load_key_file
 from quantum.simulator.engine import FeeSchedule, TradingEngine
@@ -18,7 +19,6 @@ from quantum.simulator.keys import KeyRegistry
 from quantum.simulator.listings import load_listings
 from quantum.simulator.market import Market
 from quantum.simulator.ratelimit import RateLimiter
-from quantum.simulator.sessions import KrxCalendar
 from quantum.simulator.stats import PriceStats
 from quantum.simulator.tape import Tape
 from quantum.simulator.tokens import TokenStore

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal, TypeVar
 
+from quantum.krx.rules import TICK_TABLE, tick_size
 from quantum.simulator.clock import KST
 from quantum.simulator.pricing import TRADE_NOTIONAL, activity, stable_seed
-from quantum.simulator.rules import TICK_TABLE, tick_size
 
 #: Session open: N-minute bars are bucketed from here.
 SESSION_OPEN = time(9, 0)

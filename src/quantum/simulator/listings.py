@@ -15,7 +15,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from quantum.simulator.rules import is_on_tick
+from quantum.krx.rules import is_on_tick
 
 DEFAULT_PATH = Path(__file__).parent / "data" / "krx_listings.csv"
 

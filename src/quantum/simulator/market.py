@@ -20,12 +20,12 @@ from datetime import date, datetime, time, timedelta
 from operator import attrgetter
 from typing import Any, Literal
 
+from quantum.krx.rules import PriceLimits, is_on_tick, price_limits
+from quantum.krx.sessions import KrxCalendar, Phase
 from quantum.simulator.clock import KST, SimClock
 from quantum.simulator.history import Bar, aggregate_minutes, daily_history
 from quantum.simulator.listings import Listing
 from quantum.simulator.pricing import PriceWalk, round_tick
-from quantum.simulator.rules import PriceLimits, is_on_tick, price_limits
-from quantum.simulator.sessions import KrxCalendar, Phase
 
 #: Trading days per year of generated history.
 DAYS_PER_YEAR = 250

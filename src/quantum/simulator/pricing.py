@@ -23,7 +23,7 @@ import math
 import random
 from datetime import date
 
-from quantum.simulator.rules import PriceLimits, floor_tick, tick_down, tick_size, tick_up
+from quantum.krx.rules import PriceLimits, floor_tick, tick_down, tick_size, tick_up
 
 #: Chance that one step moves the price at all.
 MOVE_PROB = 0.15

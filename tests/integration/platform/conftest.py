@@ -107,7 +107,7 @@ async def harness(
 ) -> AsyncIterator[Harness]:
     sim = start_simulator()
     settings = platform_settings(database_url, tmp_path / "data", simulator_url=sim.base_url)
-    platform = await Platform.start(settings)
+    platform = await Platform.start(settings, simulator_clock=sim.sim.clock.now)
     app = create_platform_app(platform=platform)
     transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 5000))
     async with httpx.AsyncClient(transport=transport, base_url="http://platform") as client:

@@ -262,3 +262,21 @@ async def test_invalid_bodies_are_422(harness: Harness) -> None:
     error_of(malformed, 400, "malformed_json")
     assert token_requests(harness) == 0
     assert (await harness.client.get(ME, headers=headers)).json()["hasCredentials"] is False
+
+
+async def test_a_refused_guess_does_not_lock_out_the_right_secret(harness: Harness) -> None:
+    harness.sim.token("owners-key", "owners-secret")  # Kiwoom knows this pair
+    _b_account, b_headers = await user_with_account(harness, "guesser")
+    guess = await harness.client.put(
+        CREDENTIALS, json={"clientId": "owners-key", "clientSecret": "guess"}, headers=b_headers
+    )
+    error_of(guess, 422, "invalid_kiwoom_credentials")
+    _a_account, a_headers = await user_with_account(harness, "owner")
+    right = await harness.client.put(
+        CREDENTIALS,
+        json={"clientId": "owners-key", "clientSecret": "owners-secret"},
+        headers=a_headers,
+    )
+    assert right.status_code == 200, right.text
+    assert right.json()["hasCredentials"] is True
+    assert (await harness.client.get(TOKEN, headers=a_headers)).json()["hasToken"] is True

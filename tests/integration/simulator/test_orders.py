@@ -12,7 +12,7 @@ from tests.integration.simulator.wsclient import KiwoomSocket
 
 from quantum.kiwoom.realtime import ORDER_FIDS
 from quantum.kiwoom.wire import parse_int, parse_price
-from quantum.simulator.rules import tick_size
+from quantum.krx.rules import tick_size
 
 CODE = "005930"
 

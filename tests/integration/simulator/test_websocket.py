@@ -8,7 +8,7 @@ from tests.integration.simulator.conftest import RunningSimulator, StartSimulato
 from tests.integration.simulator.wsclient import KiwoomSocket
 
 from quantum.kiwoom.realtime import BOOK_FIDS, TRADE_FIDS
-from quantum.simulator.rules import is_on_tick
+from quantum.krx.rules import is_on_tick
 
 
 def _register(sock: KiwoomSocket, items: list[str], types: list[str], grp: str = "1") -> dict:

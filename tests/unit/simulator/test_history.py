@@ -10,6 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from quantum.krx.rules import is_on_tick, price_limits
+from quantum.krx.sessions import KrxCalendar
 from quantum.simulator.clock import KST
 from quantum.simulator.history import (
     Bar,
@@ -18,8 +20,6 @@ from quantum.simulator.history import (
     daily_history,
     minute_bucket,
 )
-from quantum.simulator.rules import is_on_tick, price_limits
-from quantum.simulator.sessions import KrxCalendar
 
 FIRST_DAY = date(2026, 11, 24)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from quantum.krx.rules import is_on_tick
 from quantum.simulator.listings import (
     COLUMNS,
     MARKET_BY_CODE,
@@ -14,7 +15,6 @@ from quantum.simulator.listings import (
     Market,
     load_listings,
 )
-from quantum.simulator.rules import is_on_tick
 
 HEADER = ",".join(COLUMNS)
 GOOD_ROW = "005930,삼성전자,KOSPI,71500,5919637922,100,전기전자,대형주,19750611,12"

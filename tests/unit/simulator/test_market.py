@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from quantum.krx.rules import is_on_tick, price_limits
+from quantum.krx.sessions import KrxCalendar
 from quantum.simulator.clock import KST, ClockMode, SimClock
 from quantum.simulator.listings import Listing, load_listings
 from quantum.simulator.market import Market, StockState, Trade
-from quantum.simulator.rules import is_on_tick, price_limits
-from quantum.simulator.sessions import KrxCalendar
 
 TUESDAY = date(2026, 11, 24)
 SAMSUNG, CHEAP = "005930", "000100"

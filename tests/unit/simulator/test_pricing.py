@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from quantum.krx.rules import is_on_tick, price_limits, tick_size
 from quantum.simulator.pricing import BOOK_LEVELS, PriceWalk, activity, round_tick, stable_seed
-from quantum.simulator.rules import is_on_tick, price_limits, tick_size
 
 DAY = date(2026, 11, 24)
 

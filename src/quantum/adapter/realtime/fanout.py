@@ -2,8 +2,9 @@
 
 :meth:`Subscriber.offer` is synchronous and O(1). While the queue has room a
 message is simply appended. When it is full the subscriber *conflates*: it
-keeps only the latest :class:`TickMessage` per stock code (any other message is
-always kept) until the consumer has emptied its queue. A consumer still behind
+keeps only the latest :class:`TickMessage` per stock code (any other message,
+``ORDER`` updates included, is always kept, in order) until the consumer has
+emptied its queue. A consumer still behind
 ``grace_seconds`` after the first overflow (or after ``max_rounds`` conflation
 rounds) is disconnected: its iterator yields one ``ERROR`` ``slow_consumer``
 message and ends, and :attr:`close_code` says 1008 (policy violation).

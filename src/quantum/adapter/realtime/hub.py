@@ -33,14 +33,21 @@ class HubSubscription:
     :meth:`messages` yields ``SUBSCRIBED`` (and ``ERROR unknown_stock`` for codes
     Kiwoom refused), then ``TICK`` and ``STATUS`` messages; :meth:`add` and
     :meth:`remove` answer with ``SUBSCRIBED`` / ``UNSUBSCRIBED`` in the same stream.
+    Made with ``orders=True`` it also yields every ``ORDER`` message
+    (:class:`~quantum.adapter.schema.OrderUpdateMessage`) of its app key, whatever
+    its stock codes (it may have none); those are never conflated.
     After a slow-consumer drop the stream ends with ``ERROR slow_consumer`` and
     :attr:`close_code` is 1008.
     """
 
-    def __init__(self, hub: RealtimeHub, feed: UpstreamFeed, subscriber: Subscriber) -> None:
+    def __init__(
+        self, hub: RealtimeHub, feed: UpstreamFeed, subscriber: Subscriber, *, orders: bool = False
+    ) -> None:
         self._hub = hub
         self._feed = feed
         self.subscriber = subscriber
+        self.orders = orders
+        """Whether this subscription receives the key's order updates."""
         self.codes: set[str] = set()
         self._closed = False
 
@@ -119,9 +126,16 @@ class RealtimeHub:
             return feed
 
     async def subscribe(
-        self, stock_codes: list[str], credentials: Credentials | None = None
+        self,
+        stock_codes: list[str],
+        credentials: Credentials | None = None,
+        *,
+        orders: bool = False,
     ) -> HubSubscription:
-        """A subscription to ``stock_codes`` (may be empty: add codes later)."""
+        """A subscription to ``stock_codes`` (may be empty: add codes later).
+
+        With ``orders`` it also gets the key's order updates (``ORDER`` messages);
+        type ``00`` is registered upstream before this returns."""
         feed = await self.feed(credentials)
         subscriber = Subscriber(
             max_queue=self._max_queue,
@@ -130,9 +144,11 @@ class RealtimeHub:
             on_disconnect=self._dropped,
             name=f"#{next(self._ids)}",
         )
-        subscription = HubSubscription(self, feed, subscriber)
+        subscription = HubSubscription(self, feed, subscriber, orders=orders)
         self._subscriptions.add(subscription)
         try:
+            if orders:
+                await feed.acquire_orders(subscriber)
             if stock_codes:
                 await subscription.add(stock_codes)
             else:

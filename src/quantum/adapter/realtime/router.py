@@ -2,7 +2,7 @@
 
 Client → adapter: ``{"type": "SUBSCRIBE" | "UNSUBSCRIBE", "stock_codes": [...]}``.
 Adapter → client, one JSON object per text frame: ``SUBSCRIBED``,
-``UNSUBSCRIBED``, ``TICK``, ``STATUS`` and ``ERROR`` (bad JSON, unknown
+``UNSUBSCRIBED``, ``TICK``, ``ORDER``, ``STATUS`` and ``ERROR`` (bad JSON, unknown
 command or unknown stock codes leave the connection open; a slow consumer is
 sent ``ERROR slow_consumer`` and closed with 1008).
 
@@ -15,6 +15,12 @@ objects, in order: whatever is queued for it, gathered for at most
 subscribers; an array frame is the encoded objects joined. Far fewer frames
 means far less CPU per message (see docs/adapter-contracts.md, "Fan-out
 performance").
+
+Order updates (opt-in): a client that connects with ``?orders=1`` also gets
+every ``ORDER`` message (Kiwoom 00 주문체결 of its app key, whatever its stock
+codes). The subscription (and with ``?orders=1`` the upstream type-00
+registration) is made before the WebSocket handshake completes, so once the
+client's connect returns no order update of the key can be missed.
 
 The hub is ``websocket.app.state.realtime_hub``; the optional
 ``X-Kiwoom-App-Key`` / ``X-Kiwoom-App-Secret`` (``X-Kiwoom-Environment``)
@@ -85,6 +91,10 @@ def credentials_from(websocket: WebSocket) -> Credentials | None:
     return Credentials(SecretStr(key), SecretStr(secret), env)
 
 
+def _flag(websocket: WebSocket, name: str) -> bool:
+    return websocket.query_params.get(name, "").strip().lower() in _TRUE
+
+
 def _error(code: str, message: str) -> str:
     return encode(ErrorMessage(code=code, message=message))
 
@@ -101,14 +111,21 @@ class _Mode:
 @router.websocket("/ws/realtime")
 async def realtime(websocket: WebSocket) -> None:
     hub: RealtimeHub = websocket.app.state.realtime_hub
-    mode = _Mode(websocket.query_params.get("batch", "").strip().lower() in _TRUE)
-    await websocket.accept()
+    mode = _Mode(_flag(websocket, "batch"))
     try:
-        subscription = await hub.subscribe([], credentials_from(websocket))
+        subscription = await hub.subscribe(
+            [], credentials_from(websocket), orders=_flag(websocket, "orders")
+        )
     except BrokerError as exc:
+        await websocket.accept()
         await websocket.send_text(_error(exc.code, exc.message))
         await websocket.close(code=1011)
         return
+    try:
+        await websocket.accept()
+    except BaseException:
+        await subscription.close()
+        raise
     sender = asyncio.create_task(_send(websocket, subscription, mode), name="ws-realtime-send")
     try:
         await _receive(websocket, subscription, sender, mode)

@@ -9,6 +9,12 @@
   last one forwarded for its code is dropped, so a reconnect never produces a
   duplicate or an out-of-order tick.
 * Every :class:`StatusEvent` becomes a :class:`StatusMessage` for every subscriber.
+* Order updates: subscribers that asked for them (:meth:`UpstreamFeed.acquire_orders`)
+  get every :class:`OrderEvent` (type ``00`` 주문체결, the key's own orders) as an
+  :class:`OrderUpdateMessage`, never deduplicated or conflated. Type ``00``
+  (item ``""``) is registered when the first such subscriber arrives and
+  removed when the last one leaves; like the market types it is re-registered
+  by the :class:`KiwoomStream` after every reconnect.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,12 +32,21 @@ from quantum.adapter.broker import BrokerAuthError, BrokerUnavailable
 from quantum.adapter.realtime.fanout import Subscriber
 from quantum.adapter.schema import (
     ErrorMessage,
+    OrderUpdateMessage,
+    Side,
     StatusMessage,
     StreamStatus,
     SubscribedMessage,
     TickMessage,
 )
-from quantum.kiwoom.events import StatusEvent, StreamEvent, StreamState, TradeEvent
+from quantum.kiwoom.events import (
+    OrderEvent,
+    StatusEvent,
+    StreamEvent,
+    StreamState,
+    TradeEvent,
+)
+from quantum.kiwoom.realtime import OrderStatusText, SideCode
 from quantum.kiwoom.stream import (
     EventCallback,
     KiwoomStream,
@@ -42,9 +58,13 @@ from quantum.kiwoom.stream import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FeedSource", "StreamLike", "UpstreamFeed", "tick_from_trade"]
+__all__ = ["FeedSource", "StreamLike", "UpstreamFeed", "order_update", "tick_from_trade"]
 
 STOCK_CODE = re.compile(r"^[0-9A-Z]{6}$")
+ORDER_TYPE = "00"
+"""Kiwoom realtime type 주문체결 (the key's own orders)."""
+_FILLED_MEMORY = 50_000
+"""Order numbers whose cumulative fill quantity the feed remembers (oldest forgotten first)."""
 
 
 class StreamLike(Protocol):
@@ -94,6 +114,46 @@ def tick_from_trade(trade: TradeEvent, seq: int) -> TickMessage:
     )
 
 
+_SIDES = {SideCode.BUY: Side.BUY, SideCode.SELL: Side.SELL}
+
+
+def _unit_fill_qty(event: OrderEvent) -> int | None:
+    return event.unit_fill_qty if event.unit_fill_qty is not None else event.fill_qty
+
+
+def _is_fill(event: OrderEvent) -> bool:
+    """A 체결 frame with a non-zero fill quantity (other frames may carry 911 = 0)."""
+    return event.status == OrderStatusText.FILLED and bool(_unit_fill_qty(event))
+
+
+def order_update(event: OrderEvent, filled_quantity: int | None = None) -> OrderUpdateMessage:
+    """The :class:`OrderUpdateMessage` of one 00 frame (mapping: see its docstring).
+
+    ``filled_quantity`` overrides 911 (the feed passes its running sum of unit fills
+    when that is larger)."""
+    fill_price = event.unit_fill_price if event.unit_fill_price is not None else event.fill_price
+    fill_qty = _unit_fill_qty(event)
+    is_fill = _is_fill(event)
+    return OrderUpdateMessage(
+        order_no=event.order_no,
+        original_order_no=event.orig_order_no,
+        stock_code=event.code,
+        side=_SIDES.get(event.side) if event.side is not None else None,
+        status=str(event.status),
+        order_quantity=event.order_qty,
+        order_price=event.order_price,
+        filled_quantity=(filled_quantity if filled_quantity is not None else (event.fill_qty or 0)),
+        remaining_quantity=event.unfilled_qty,
+        fill_no=event.fill_no,
+        fill_price=fill_price if is_fill else None,
+        fill_quantity=fill_qty if is_fill else None,
+        label=event.label,
+        order_type=event.order_type,
+        reject_reason=event.reject_reason,
+        time=event.time,
+    )
+
+
 _STATUS = {state: StreamStatus[state.name] for state in StreamState}
 
 
@@ -117,12 +177,18 @@ class UpstreamFeed:
         self._lock = asyncio.Lock()
         self._by_code: dict[str, set[Subscriber]] = {}
         self._subscribers: set[Subscriber] = set()
+        self._order_subscribers: set[Subscriber] = set()
+        self._orders_registered = False
+        self._filled: OrderedDict[str, int] = OrderedDict()
+        """Order number → the sum of the unit fill quantities seen for it."""
         self._last: dict[str, tuple[datetime, int]] = {}
         self._seq: dict[str, int] = {}
         self._last_event_at: float | None = None
         self.ticks_forwarded = 0
         self.ticks_dropped = 0
         """Trades not newer than the last one forwarded for their code (replays after a reconnect)."""
+        self.orders_forwarded = 0
+        """Order updates (00 frames) received while someone wanted them."""
 
     def _default_stream(
         self, ws_url: str, token_provider: TokenProvider, on_event: EventCallback
@@ -141,6 +207,8 @@ class UpstreamFeed:
         self._last_event_at = asyncio.get_running_loop().time()
         if isinstance(event, TradeEvent):
             self._on_trade(event)
+        elif isinstance(event, OrderEvent):
+            self._on_order(event)
         elif isinstance(event, StatusEvent):
             message = StatusMessage(status=_STATUS[event.state], detail=event.detail)
             for subscriber in list(self._subscribers):
@@ -163,6 +231,22 @@ class UpstreamFeed:
         self.ticks_forwarded += 1
         for subscriber in list(subscribers):
             subscriber.offer(message)
+
+    def _on_order(self, event: OrderEvent) -> None:
+        filled = self._filled.get(event.order_no, 0)
+        if _is_fill(event):
+            filled += _unit_fill_qty(event) or 0
+            self._filled[event.order_no] = filled
+            self._filled.move_to_end(event.order_no)
+            while len(self._filled) > _FILLED_MEMORY:
+                self._filled.popitem(last=False)
+        subscribers = self._order_subscribers
+        if not subscribers:
+            return
+        message = order_update(event, max(filled, event.fill_qty or 0))
+        self.orders_forwarded += 1
+        for subscriber in list(subscribers):
+            subscriber.offer(message)  # never conflated: a full queue means slow_consumer
 
     # ----------------------------------------------------------------- ref counts
 
@@ -215,6 +299,23 @@ class UpstreamFeed:
                 self._by_code.setdefault(code, set()).add(subscriber)
         return wanted, unknown
 
+    async def acquire_orders(self, subscriber: Subscriber) -> None:
+        """Give ``subscriber`` the key's order updates (registers type 00 for the first one).
+
+        Raises :class:`BrokerUnavailable` when Kiwoom refuses the registration."""
+        async with self._lock:
+            await self._ensure_started()
+            if not self._orders_registered:
+                try:
+                    await self._stream.subscribe([], (ORDER_TYPE,))
+                except RegistrationError as exc:
+                    raise BrokerUnavailable(f"order updates refused: {exc}") from None
+                except (StreamError, TimeoutError) as exc:
+                    raise BrokerUnavailable(f"order updates registration failed: {exc}") from None
+                self._orders_registered = True
+            self._subscribers.add(subscriber)
+            self._order_subscribers.add(subscriber)
+
     async def _register(self, codes: list[str]) -> list[str]:
         try:
             await self._stream.subscribe(codes, ("0B",))
@@ -241,6 +342,7 @@ class UpstreamFeed:
             if codes is None:
                 chosen = [code for code, held in self._by_code.items() if subscriber in held]
                 self._subscribers.discard(subscriber)
+                await self._release_orders(subscriber)
             else:
                 chosen = [code.strip().upper() for code in codes]
             released: list[str] = []
@@ -260,6 +362,24 @@ class UpstreamFeed:
                 except (StreamError, TimeoutError) as exc:
                     log.warning("realtime REMOVE failed: %s", exc)
         return released
+
+    async def _release_orders(self, subscriber: Subscriber) -> None:
+        """Under the lock: the last orders-subscriber gone → ``REMOVE`` type 00."""
+        if subscriber not in self._order_subscribers:
+            return
+        self._order_subscribers.discard(subscriber)
+        if self._order_subscribers or not self._orders_registered:
+            return
+        self._orders_registered = False
+        if self._started and not self._closed:
+            try:
+                await self._stream.unsubscribe([], (ORDER_TYPE,))
+            except (StreamError, TimeoutError) as exc:
+                log.warning("realtime REMOVE of order updates failed: %s", exc)
+
+    @property
+    def order_subscribers(self) -> int:
+        return len(self._order_subscribers)
 
     def refcount(self, code: str) -> int:
         return len(self._by_code.get(code, ()))
@@ -281,7 +401,9 @@ class UpstreamFeed:
             "last_frame_age_seconds": age,
             "subscribed_codes": sorted(self._by_code),
             "subscribers": len(self._subscribers),
+            "order_subscribers": len(self._order_subscribers),
             "ticks_forwarded": self.ticks_forwarded,
+            "orders_forwarded": self.orders_forwarded,
             "ticks_dropped_as_replayed": self.ticks_dropped,
         }
 
@@ -291,6 +413,7 @@ class UpstreamFeed:
         for subscriber in list(self._subscribers):
             subscriber.close()
         self._subscribers.clear()
+        self._order_subscribers.clear()
         self._by_code.clear()
 
 

@@ -8,7 +8,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from quantum.platform.core import Platform
-from quantum.platform.errors import Forbidden, Unauthorized
+from quantum.platform.errors import Conflict, Forbidden, Unauthorized
+from quantum.platform.services.accounts import Trading
 from quantum.platform.services.auth import Principal
 
 bearer = HTTPBearer(auto_error=False, description="The access token from /api/v1/auth/login")
@@ -45,3 +46,18 @@ Admin = Annotated[Principal, Depends(require_admin)]
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+async def trading_account(principal: CurrentUser, platform: PlatformDep) -> Trading:
+    """The caller's account and key pair for broker calls (404 without an account,
+    409 before credentials are stored, 403 when the account is disabled)."""
+    trading = await platform.accounts.trading(principal.user_id)
+    if trading is None:
+        raise Conflict(
+            "store your Kiwoom app key and secret first (PUT /api/v1/kiwoom-accounts/me/credentials)",
+            code="credentials_missing",
+        )
+    return trading
+
+
+TradingAccount = Annotated[Trading, Depends(trading_account)]

@@ -184,6 +184,7 @@ class OrderViewRow(Base):
     filled_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     cancelled_quantity: Mapped[int] = mapped_column(BigInteger, default=0)
     base_filled_quantity: Mapped[int] = mapped_column(BigInteger, default=0)
+    base_filled_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     """Filled before the current broker order number (a modify starts a new one)."""
     reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
     reason_code: Mapped[str | None] = mapped_column(String(64), nullable=True)

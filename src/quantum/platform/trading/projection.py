@@ -51,6 +51,7 @@ class OrderView:
     filled_amount: int = 0
     cancelled_quantity: int = 0
     base_filled_quantity: int = 0
+    base_filled_amount: int = 0
     """Filled before the current broker order number (Kiwoom numbers a modified
     order anew and counts its fills from zero)."""
     reason: str | None = None
@@ -66,6 +67,10 @@ class OrderView:
     def broker_filled_quantity(self) -> int:
         """What the broker reports as filled on the current broker order number."""
         return self.filled_quantity - self.base_filled_quantity
+
+    @property
+    def broker_filled_amount(self) -> int:
+        return self.filled_amount - self.base_filled_amount
 
     @property
     def average_fill_price(self) -> int | None:
@@ -110,7 +115,7 @@ def apply(view: OrderView | None, event: OrderEvent) -> OrderView:
         changes["prior_state"] = view.state
     elif kind in (E.CANCEL_REJECTED, E.MODIFY_REJECTED, E.MODIFIED, E.CANCELLED):
         changes["prior_state"] = None
-    if kind in (E.ACCEPTED, E.MODIFIED) and d.get("broker_order_no"):
+    if kind is E.ACCEPTED and d.get("broker_order_no"):
         changes["broker_order_no"] = d["broker_order_no"]
     if kind in (E.PARTIALLY_FILLED, E.FILLED):
         qty, price = int(d["fill_quantity"]), int(d["fill_price"])
@@ -121,7 +126,12 @@ def apply(view: OrderView | None, event: OrderEvent) -> OrderView:
         if d.get("broker_order_no") and view.broker_order_no is None:
             changes["broker_order_no"] = d["broker_order_no"]
     if kind is E.MODIFIED:
-        changes["base_filled_quantity"] = view.filled_quantity
+        new_no = d.get("broker_order_no")
+        if new_no and new_no != view.broker_order_no:
+            # Kiwoom numbers a re-priced order anew and counts its fills from zero
+            changes["broker_order_no"] = new_no
+            changes["base_filled_quantity"] = view.filled_quantity
+            changes["base_filled_amount"] = view.filled_amount
         if d.get("price") is not None:
             changes["price"] = int(d["price"])
         if d.get("remaining_quantity") is not None:

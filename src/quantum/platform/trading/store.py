@@ -182,6 +182,17 @@ class OrderStore:
             )
         return found is not None
 
+    async def by_idempotency_key(self, user_id: str, key: str) -> tuple[OrderView, str] | None:
+        """The order a key was first used for, and that request's hash."""
+        async with self._sessions() as session:
+            found = await session.get(IdempotencyKey, (user_id, key))
+            if found is None:
+                return None
+            row = await session.get(OrderViewRow, found.order_id)
+        if row is None:
+            return None
+        return view_of(row), found.request_hash
+
     async def get(self, order_id: str) -> OrderView | None:
         async with self._sessions() as session:
             row = await session.get(OrderViewRow, order_id)
@@ -234,6 +245,16 @@ class OrderStore:
                 )
             )
         return view_of(row) if row is not None else None
+
+    async def users_with(self, states: Sequence[OrderState]) -> list[str]:
+        """Users that have orders in one of ``states``."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(OrderViewRow.user_id)
+                .where(OrderViewRow.state.in_([s.value for s in states]))
+                .distinct()
+            )
+            return sorted(rows)
 
     async def rebuild(self, batch: int = 500) -> int:
         """Replace ``order_view`` with the fold of ``order_events``; returns the count."""

@@ -8,6 +8,7 @@ start of every call for the stock concerned, and for all stocks in :meth:`sync`.
 
 from __future__ import annotations
 
+from quantum.krx.sessions import Phase
 from quantum.simulator.engine.accounts import Account
 from quantum.simulator.engine.errors import OrderRejected, RejectReason
 from quantum.simulator.engine.events import EventKind, EventListener
@@ -23,7 +24,6 @@ from quantum.simulator.engine.validation import (
     resolve_prices,
 )
 from quantum.simulator.market import Level, StockState
-from quantum.simulator.sessions import Phase
 
 _R = RejectReason
 

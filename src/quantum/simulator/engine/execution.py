@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 
+from quantum.krx.sessions import KrxCalendar, Phase
 from quantum.simulator.clock import SimClock
 from quantum.simulator.engine.accounts import Account, FeeSchedule
 from quantum.simulator.engine.book import BookFill, OrderBook
@@ -28,7 +29,6 @@ from quantum.simulator.engine.events import (
 from quantum.simulator.engine.order_types import ORDER_TYPES, OrderTypeSpec, TimeInForce
 from quantum.simulator.engine.orders import Fill, Order, OrderNumbers, OrderStatus, Side
 from quantum.simulator.market import Market, StockState, Trade
-from quantum.simulator.sessions import KrxCalendar, Phase
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from datetime import date
 from types import MappingProxyType
 
+from quantum.krx.sessions import Phase
 from quantum.simulator.engine.book import crosses
 from quantum.simulator.engine.execution import ExecutionCore
 from quantum.simulator.engine.order_types import ORDER_TYPES, Pricing
 from quantum.simulator.engine.orders import Order, OrderStatus, Queue, Side
 from quantum.simulator.engine.validation import close_marketable, close_reference, resolve_prices
 from quantum.simulator.market import StockState
-from quantum.simulator.sessions import Phase
 
 _BEFORE_CLOSE = frozenset({Phase.PRE_OPEN_AUCTION, Phase.CONTINUOUS})
 

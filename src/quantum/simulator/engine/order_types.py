@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
-from quantum.simulator.sessions import Phase
+from quantum.krx.sessions import Phase
 
 
 class Pricing(StrEnum):

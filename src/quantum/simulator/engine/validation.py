@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from quantum.krx.rules import ceil_tick, floor_tick, is_on_tick, price_limits
+from quantum.krx.sessions import Phase
 from quantum.simulator.engine.book import OrderBook
 from quantum.simulator.engine.errors import OrderRejected, RejectReason
 from quantum.simulator.engine.order_types import CloseRef, OrderTypeSpec, Pricing, lookup
 from quantum.simulator.engine.orders import Side
 from quantum.simulator.market import StockState
-from quantum.simulator.rules import ceil_tick, floor_tick, is_on_tick, price_limits
-from quantum.simulator.sessions import Phase
 
 _R = RejectReason
 

@@ -8,10 +8,10 @@ from datetime import datetime
 import pytest
 from engine_testkit import CASH, CHEAP, SAMSUNG, Env, EnvFactory, FakeMarket, at, build_env
 
+from quantum.krx.sessions import KrxCalendar
 from quantum.simulator.clock import ClockMode, SimClock
 from quantum.simulator.listings import Listing, load_listings
 from quantum.simulator.market import Market
-from quantum.simulator.sessions import KrxCalendar
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Literal, cast
 
+from quantum.krx.rules import price_limits
+from quantum.krx.sessions import KrxCalendar
 from quantum.simulator.clock import KST, SimClock
 from quantum.simulator.engine import (
     Account,
@@ -25,8 +27,6 @@ from quantum.simulator.engine import (
 )
 from quantum.simulator.listings import Listing
 from quantum.simulator.market import Level, Liquidity, Market, StepListener, StockState, Trade
-from quantum.simulator.rules import price_limits
-from quantum.simulator.sessions import KrxCalendar
 
 TUESDAY = date(2026, 11, 24)
 SAMSUNG, CHEAP = "005930", "000100"

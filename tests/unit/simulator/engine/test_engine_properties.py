@@ -9,6 +9,8 @@ from engine_testkit import CHEAP, SAMSUNG, Env, at, build_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from quantum.krx.rules import is_on_tick, tick_down, tick_up
+from quantum.krx.sessions import KrxCalendar
 from quantum.simulator.clock import ClockMode, SimClock
 from quantum.simulator.engine import (
     ORDER_TYPES,
@@ -20,8 +22,6 @@ from quantum.simulator.engine import (
 )
 from quantum.simulator.listings import Listing
 from quantum.simulator.market import Market
-from quantum.simulator.rules import is_on_tick, tick_down, tick_up
-from quantum.simulator.sessions import KrxCalendar
 
 ACCOUNTS = ("A", "B")
 CODES = (SAMSUNG, CHEAP)

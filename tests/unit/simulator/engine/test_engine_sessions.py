@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from engine_testkit import SAMSUNG, TUESDAY, Env, EnvFactory, at
 
+from quantum.krx.rules import tick_down, tick_up
 from quantum.simulator.engine import (
     ORDER_TYPES,
     EventKind,
@@ -17,7 +18,6 @@ from quantum.simulator.engine import (
     Side,
 )
 from quantum.simulator.engine.orders import Queue
-from quantum.simulator.rules import tick_down, tick_up
 
 SATURDAY = date(2026, 11, 28)
 CHRISTMAS = date(2026, 12, 25)

@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("filled_amount", sa.BigInteger(), nullable=False),
         sa.Column("cancelled_quantity", sa.BigInteger(), nullable=False),
         sa.Column("base_filled_quantity", sa.BigInteger(), nullable=False),
+        sa.Column("base_filled_amount", sa.BigInteger(), nullable=False),
         sa.Column("reason", sa.String(255), nullable=True),
         sa.Column("reason_code", sa.String(64), nullable=True),
         sa.Column("created_at", UtcDateTime(), nullable=False),

@@ -7,13 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from quantum.simulator.clock import KST
-from quantum.simulator.sessions import (
+from quantum.krx.sessions import (
     PHASE_BY_ORDER_TYPE,
     DaySchedule,
     KrxCalendar,
     Phase,
 )
+from quantum.simulator.clock import KST
 
 NORMAL_DAY = date(2025, 9, 16)  # a Tuesday
 FIRST_DAY_2026 = date(2026, 1, 2)  # opens at 10:00

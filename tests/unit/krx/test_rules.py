@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from quantum.simulator.rules import (
+from quantum.krx.rules import (
     TICK_TABLE,
     PriceLimits,
     ceil_tick,

@@ -1,0 +1,194 @@
+"""Orders: the guide's submit and cancel, plus modify, list and detail with history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Response
+from pydantic import Field, StrictInt
+
+from quantum.platform.api.deps import CurrentUser, PlatformDep, TradingAccount
+from quantum.platform.api.schemas import Camel, Input, Page
+from quantum.platform.errors import Unprocessable
+from quantum.platform.trading.order_types import OrderSide
+from quantum.platform.trading.projection import OrderEvent, OrderView
+from quantum.platform.trading.service import NewOrder
+from quantum.platform.trading.states import OrderState
+from quantum.platform.trading.store import OrderQuery
+
+router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
+
+STOCK_CODE = r"^[0-9A-Z]{6}$"
+OrderId = Annotated[str, Path(alias="orderId", pattern=r"^ORD[0-9a-f]{21}$")]
+
+
+class OrderIn(Input):
+    stock_code: str = Field(pattern=STOCK_CODE)
+    order_type: str = Field(min_length=1, max_length=32, description="LIMIT, MARKET, ...")
+    order_side: OrderSide
+    quantity: StrictInt = Field(gt=0)
+    price: StrictInt | None = Field(default=None, gt=0)
+    stop_price: StrictInt | None = Field(default=None, gt=0)
+    client_order_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class OrderChange(Input):
+    price: StrictInt | None = Field(default=None, gt=0)
+    quantity: StrictInt | None = Field(default=None, gt=0, description="new remaining quantity")
+
+
+class OrderOut(Camel):
+    order_id: str
+    client_order_id: str | None
+    kiwoom_account_id: str
+    stock_code: str
+    order_side: str
+    order_type: str
+    quantity: int
+    price: int | None
+    stop_price: int | None
+    state: OrderState
+    filled_quantity: int
+    average_fill_price: int | None
+    remaining_quantity: int
+    broker_order_no: str | None
+    reason: str | None
+    reason_code: str | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @classmethod
+    def of(cls, view: OrderView) -> OrderOut:
+        return cls(
+            order_id=view.order_id,
+            client_order_id=view.client_order_id,
+            kiwoom_account_id=view.kiwoom_account_id,
+            stock_code=view.stock_code,
+            order_side=view.side,
+            order_type=view.order_type,
+            quantity=view.quantity,
+            price=view.price,
+            stop_price=view.stop_price,
+            state=view.state,
+            filled_quantity=view.filled_quantity,
+            average_fill_price=view.average_fill_price,
+            remaining_quantity=view.remaining_quantity,
+            broker_order_no=view.broker_order_no,
+            reason=view.reason,
+            reason_code=view.reason_code,
+            created_at=view.created_at,
+            updated_at=view.updated_at,
+            version=view.version,
+        )
+
+
+class EventOut(Camel):
+    seq: int
+    type: str
+    occurred_at: datetime
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: OrderEvent) -> EventOut:
+        hidden = {"user_id", "kiwoom_account_id"}
+        data = {k: v for k, v in event.data.items() if k not in hidden}
+        return cls(seq=event.seq, type=event.type.value, occurred_at=event.occurred_at, data=data)
+
+
+class OrderDetail(OrderOut):
+    events: list[EventOut]
+
+
+@router.post("", response_model=OrderOut, status_code=201)
+async def submit_order(
+    body: OrderIn,
+    response: Response,
+    principal: CurrentUser,
+    trading: TradingAccount,
+    platform: PlatformDep,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)
+    ] = None,
+) -> OrderOut:
+    """Checked first (type, tick, limits, session, buying power, holdings): a failed
+    check is a 4xx and nothing is recorded or sent. With ``Idempotency-Key`` (or
+    ``clientOrderId``) a repeated submit answers 200 with the first order."""
+    order = NewOrder(
+        stock_code=body.stock_code,
+        side=body.order_side,
+        order_type=body.order_type,
+        quantity=body.quantity,
+        price=body.price,
+        stop_price=body.stop_price,
+        client_order_id=body.client_order_id,
+    )
+    if idempotency_key and body.client_order_id and idempotency_key != body.client_order_id:
+        raise Unprocessable(
+            "Idempotency-Key and clientOrderId differ", code="idempotency_key_mismatch"
+        )
+    view, created = await platform.orders.submit(principal.user_id, trading, order, idempotency_key)
+    if not created:
+        response.status_code = 200
+    elif view.state is OrderState.OUTCOME_UNKNOWN:
+        response.status_code = 202
+    return OrderOut.of(view)
+
+
+@router.get("", response_model=Page[OrderOut])
+async def list_orders(
+    principal: CurrentUser,
+    platform: PlatformDep,
+    state: Annotated[list[OrderState] | None, Query()] = None,
+    stock_code: Annotated[str | None, Query(alias="stockCode", pattern=STOCK_CODE)] = None,
+    side: Annotated[OrderSide | None, Query(alias="orderSide")] = None,
+    since: Annotated[datetime | None, Query(alias="from")] = None,
+    until: Annotated[datetime | None, Query(alias="to")] = None,
+    page: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[OrderOut]:
+    """The caller's orders, newest first."""
+    query = OrderQuery(
+        user_id=principal.user_id,
+        states=tuple(state or ()),
+        stock_code=stock_code,
+        side=side.value if side else None,
+        since=since,
+        until=until,
+    )
+    views, total = await platform.orders.find(query, offset=page * size, limit=size)
+    return Page(items=[OrderOut.of(v) for v in views], page=page, size=size, total=total)
+
+
+@router.get("/{orderId}", response_model=OrderDetail)
+async def get_order(
+    order_id: OrderId, principal: CurrentUser, platform: PlatformDep
+) -> OrderDetail:
+    view, events = await platform.orders.history(principal.user_id, order_id)
+    return OrderDetail(
+        **OrderOut.of(view).model_dump(), events=[EventOut.of(event) for event in events]
+    )
+
+
+@router.delete("/{orderId}", response_model=OrderOut)
+async def cancel_order(
+    order_id: OrderId, principal: CurrentUser, trading: TradingAccount, platform: PlatformDep
+) -> OrderOut:
+    """The guide's cancel: the whole remainder."""
+    return OrderOut.of(await platform.orders.cancel(principal.user_id, trading, order_id))
+
+
+@router.patch("/{orderId}", response_model=OrderOut)
+async def modify_order(
+    order_id: OrderId,
+    body: OrderChange,
+    principal: CurrentUser,
+    trading: TradingAccount,
+    platform: PlatformDep,
+) -> OrderOut:
+    """``{"price"}`` re-prices the remainder; ``{"quantity"}`` lowers what remains."""
+    view = await platform.orders.modify(
+        principal.user_id, trading, order_id, price=body.price, quantity=body.quantity
+    )
+    return OrderOut.of(view)

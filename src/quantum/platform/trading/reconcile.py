@@ -1,0 +1,184 @@
+"""Broker reports move orders along: snapshots of open orders and fills (polled,
+and at start-up), and realtime order messages when the stream is up.
+
+Kiwoom has no client order id, so an order whose submit had no answer is found
+by what it was: same account, stock, side, quantity and price, placed after it
+was recorded and not yet claimed by another order. If none shows up within the
+grace period, it never reached Kiwoom and is marked rejected; it is never re-sent.
+Fills are keyed by the broker order's cumulative filled quantity, so a fill seen
+by polling and by the stream is written once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from quantum.adapter.schema import BrokerOrder, Side
+from quantum.platform.services.accounts import Trading
+from quantum.platform.services.usage import acting_for
+from quantum.platform.trading.projection import OrderView
+from quantum.platform.trading.service import OrderService
+from quantum.platform.trading.states import EventType, OrderState
+from quantum.platform.trading.store import OrderQuery
+
+log = logging.getLogger(__name__)
+
+UNSETTLED = (
+    OrderState.PENDING_NEW,
+    OrderState.OUTCOME_UNKNOWN,
+    OrderState.ACCEPTED,
+    OrderState.PARTIALLY_FILLED,
+    OrderState.PENDING_CANCEL,
+    OrderState.PENDING_MODIFY,
+)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _matches(view: OrderView, broker: BrokerOrder) -> bool:
+    side = Side.BUY if view.side == "BUY" else Side.SELL
+    return (
+        broker.stock_code == view.stock_code
+        and broker.side is side
+        and broker.quantity == view.quantity
+        and (view.price is None or broker.price == view.price)
+        and broker.original_order_no in (None, "")
+    )
+
+
+class Reconciler:
+    def __init__(
+        self,
+        orders: OrderService,
+        *,
+        unknown_grace: timedelta = timedelta(seconds=30),
+        settle_after: timedelta = timedelta(seconds=3),
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._orders = orders
+        self._store = orders.store
+        self._unknown_grace = unknown_grace
+        self._settle_after = settle_after
+        self._clock = clock
+
+    async def sync(self, user_id: str, trading: Trading) -> int:
+        """Bring the user's unsettled orders in line with the broker; the number of
+        events written."""
+        views, _ = await self._store.find(
+            OrderQuery(user_id=user_id, states=UNSETTLED), limit=10_000
+        )
+        views = [v for v in views if v.kiwoom_account_id == trading.kiwoom_account_id]
+        if not views:
+            return 0
+        broker = self._orders.broker
+        with acting_for(user_id, trading.kiwoom_account_id):
+            open_orders = await broker.open_orders(trading.credentials)
+            fills = await broker.fills(trading.credentials)
+        snapshot: dict[str, BrokerOrder] = {}
+        for row in [*fills, *open_orders]:
+            known = snapshot.get(row.order_no)
+            if known is None or row.filled_quantity >= known.filled_quantity:
+                snapshot[row.order_no] = row
+        open_numbers = {row.order_no for row in open_orders}
+        written = 0
+        for view in sorted(views, key=lambda v: v.created_at):
+            if view.broker_order_no is None:
+                written += await self._find_unknown(view, snapshot)
+                continue
+            written += await self._settle(
+                view, snapshot.get(view.broker_order_no), view.broker_order_no in open_numbers
+            )
+        if written:
+            self._orders.ledger.invalidate(trading.kiwoom_account_id)
+        return written
+
+    async def _find_unknown(self, view: OrderView, snapshot: dict[str, BrokerOrder]) -> int:
+        age = self._clock() - view.created_at
+        if view.state is OrderState.PENDING_NEW and age < self._unknown_grace:
+            return 0  # its submit is probably still in flight
+        for number, row in sorted(snapshot.items()):
+            if not _matches(view, row):
+                continue
+            claimed = await self._store.by_broker_order_no(view.kiwoom_account_id, number)
+            if claimed is not None:
+                continue
+            accepted = await self._orders.record(
+                view.order_id,
+                EventType.ACCEPTED,
+                {"broker_order_no": number, "reason": "found at the broker by reconciliation"},
+                dedupe_key=f"{view.kiwoom_account_id}:{number}:claimed",
+            )
+            if accepted is None:
+                return 0
+            log.info("order %s found at the broker as %s", view.order_id, number)
+            return 1 + await self._settle(accepted, row, row.remaining_quantity > 0)
+        if age >= self._unknown_grace:
+            await self._orders.record(
+                view.order_id,
+                EventType.REJECTED,
+                {
+                    "reason": "the broker has no such order: the submit never reached it",
+                    "code": "not_at_broker",
+                },
+            )
+            return 1
+        return 0
+
+    async def _settle(self, view: OrderView, row: BrokerOrder | None, is_open: bool) -> int:
+        written = 0
+        number = view.broker_order_no
+        if row is not None and number is not None:
+            written += await self.apply_fill(
+                view, number, row.filled_quantity, row.filled_price, average=True
+            )
+            refreshed = await self._store.get(view.order_id)
+            view = refreshed or view
+        if is_open or view.state.is_final or view.state is OrderState.PENDING_MODIFY:
+            return written
+        if self._clock() - view.updated_at < self._settle_after:
+            return written  # too fresh: the broker's lists may not show it yet
+        if view.remaining_quantity > 0:
+            done = await self._orders.record(
+                view.order_id,
+                EventType.CANCELLED,
+                {"reason": "no longer open at the broker"},
+                dedupe_key=f"{view.kiwoom_account_id}:{number}:closed",
+            )
+            written += done is not None
+        return written
+
+    async def apply_fill(
+        self,
+        view: OrderView,
+        broker_order_no: str,
+        cumulative: int,
+        price: int | None,
+        *,
+        average: bool,
+    ) -> int:
+        """Record what the broker filled on ``broker_order_no`` beyond what we know.
+        ``price`` is the average over all its fills (``average``) or this fill's."""
+        increment = cumulative - view.broker_filled_quantity
+        if increment <= 0 or not price:
+            return 0
+        if average:
+            amount = cumulative * price - view.broker_filled_amount
+            fill_price = max(round(amount / increment), 1)
+        else:
+            fill_price = price
+        complete = view.filled_quantity + increment >= view.quantity
+        done = await self._orders.record(
+            view.order_id,
+            EventType.FILLED if complete else EventType.PARTIALLY_FILLED,
+            {
+                "fill_quantity": increment,
+                "fill_price": fill_price,
+                "broker_order_no": broker_order_no,
+                "cumulative": cumulative,
+            },
+            dedupe_key=f"{view.kiwoom_account_id}:{broker_order_no}:cum:{cumulative}",
+        )
+        return int(done is not None)

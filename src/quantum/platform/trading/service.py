@@ -1,0 +1,365 @@
+"""Orders for users: submit (idempotent), cancel, modify, read.
+
+Every step is an event in ``order_events`` before or after the broker call it
+stands for; an order whose submit may or may not have reached Kiwoom is marked
+OUTCOME_UNKNOWN and left to reconciliation, never re-sent."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from quantum.adapter.broker import (
+    Broker,
+    BrokerError,
+    OrderOutcomeUnknown,
+)
+from quantum.adapter.schema import CancelRequest, Environment, ModifyRequest, OrderRequest, Side
+from quantum.krx.rules import is_on_tick
+from quantum.krx.sessions import KrxCalendar
+from quantum.platform.bus import Bus, order_topic
+from quantum.platform.errors import Conflict, NotFound, Unprocessable
+from quantum.platform.services.accounts import Trading
+from quantum.platform.services.usage import acting_for
+from quantum.platform.trading.checks import (
+    OrderIntent,
+    check_buying_power,
+    check_holdings,
+    check_limits,
+    check_session,
+    check_shape,
+    order_type_named,
+)
+from quantum.platform.trading.ledger import AccountLedger
+from quantum.platform.trading.order_types import OrderSide
+from quantum.platform.trading.projection import OrderEvent, OrderView
+from quantum.platform.trading.states import EventType, InvalidTransition
+from quantum.platform.trading.store import DuplicateKey, OrderQuery, OrderStore
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    stock_code: str
+    side: OrderSide
+    order_type: str
+    quantity: int
+    price: int | None = None
+    stop_price: int | None = None
+    client_order_id: str | None = None
+
+    def digest(self) -> str:
+        """What makes two submits "the same request" for an idempotency key."""
+        fields = {k: v for k, v in self.__dict__.items() if k != "client_order_id"}
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def update_message(view: OrderView) -> dict[str, Any]:
+    """The ORDER_UPDATE a user's realtime connection receives."""
+    return {
+        "type": "ORDER_UPDATE",
+        "orderId": view.order_id,
+        "stockCode": view.stock_code,
+        "orderSide": view.side,
+        "orderType": view.order_type,
+        "state": view.state.value,
+        "quantity": view.quantity,
+        "price": view.price,
+        "filledQuantity": view.filled_quantity,
+        "averageFillPrice": view.average_fill_price,
+        "remainingQuantity": view.remaining_quantity,
+        "reason": view.reason,
+        "version": view.version,
+        "updatedAt": view.updated_at.isoformat(),
+    }
+
+
+class OrderService:
+    def __init__(
+        self,
+        store: OrderStore,
+        broker: Broker,
+        bus: Bus,
+        *,
+        ledger: AccountLedger | None = None,
+        calendar: KrxCalendar | None = None,
+        market_clocks: Mapping[Environment, Clock] | None = None,
+    ) -> None:
+        self.store = store
+        self.broker = broker
+        self._bus = bus
+        self.ledger = ledger or AccountLedger(broker)
+        self._calendar = calendar or KrxCalendar()
+        self.market_clocks: dict[Environment, Clock] = dict(market_clocks or {})
+
+    def market_now(self, environment: Environment) -> datetime:
+        """The exchange's time for an account: the simulator's own clock for
+        SIMULATOR accounts, the wall clock for Kiwoom's hosts."""
+        return self.market_clocks.get(environment, _utc_now)()
+
+    async def publish(self, view: OrderView) -> None:
+        await self._bus.publish(order_topic(view.user_id), update_message(view))
+
+    # -- reading ------------------------------------------------------------------------
+
+    async def owned(self, user_id: str, order_id: str) -> OrderView:
+        """The order if it is the user's; otherwise 404 (whoever else owns it)."""
+        view = await self.store.get(order_id)
+        if view is None or view.user_id != user_id:
+            raise NotFound(f"no order {order_id}", code="order_not_found")
+        return view
+
+    async def history(self, user_id: str, order_id: str) -> tuple[OrderView, list[OrderEvent]]:
+        view = await self.owned(user_id, order_id)
+        return view, await self.store.events(order_id)
+
+    async def find(
+        self, query: OrderQuery, *, offset: int, limit: int
+    ) -> tuple[list[OrderView], int]:
+        return await self.store.find(query, offset=offset, limit=limit)
+
+    # -- submit -------------------------------------------------------------------------
+
+    async def submit(
+        self, user_id: str, trading: Trading, order: NewOrder, idempotency_key: str | None
+    ) -> tuple[OrderView, bool]:
+        """(the order, whether this call created it). A repeated key returns the
+        first order; the same key with another request is refused."""
+        order_type = order_type_named(order.order_type)
+        intent = OrderIntent(
+            order.stock_code,
+            order.side,
+            order_type,
+            order.quantity,
+            order.price,
+            order.stop_price,
+        )
+        check_shape(intent)
+        key = idempotency_key or order.client_order_id
+        digest = order.digest()
+        if key is not None:
+            existing = await self.store.by_idempotency_key(user_id, key)
+            if existing is not None:
+                view, first_digest = existing
+                return self._same_request((view, first_digest == digest)), False
+        check_session(self.market_now(trading.credentials.environment), self._calendar)
+        account_id = trading.kiwoom_account_id
+        credentials = trading.credentials
+        data = {
+            "user_id": user_id,
+            "kiwoom_account_id": account_id,
+            "stock_code": order.stock_code,
+            "side": order.side.value,
+            "order_type": order_type.name,
+            "quantity": order.quantity,
+            "price": order.price,
+            "stop_price": order.stop_price,
+            "client_order_id": key,
+        }
+        async with self.ledger.lock(account_id):
+            with acting_for(user_id, account_id):
+                quote = await self.broker.quote(order.stock_code, credentials)
+                check_limits(intent, quote)
+                if order.side is OrderSide.BUY:
+                    deposit, reserved = await self.ledger.deposit(account_id, credentials)
+                    needed = check_buying_power(intent, quote, deposit, reserved)
+                else:
+                    balance, held = await self.ledger.balance(
+                        account_id, credentials, order.stock_code
+                    )
+                    check_holdings(intent, balance, held)
+            try:
+                view = await self.store.create(
+                    data, idempotency=(user_id, key, digest) if key is not None else None
+                )
+            except DuplicateKey as dup:
+                first = await self.store.get(dup.order_id)
+                assert first is not None
+                return self._same_request((first, dup.same_request)), False
+            if order.side is OrderSide.BUY:
+                self.ledger.reserve_cash(account_id, needed)
+            else:
+                self.ledger.reserve_shares(account_id, order.stock_code, order.quantity)
+        return await self._send(view, intent, trading), True
+
+    @staticmethod
+    def _same_request(found: tuple[OrderView, bool]) -> OrderView:
+        view, same = found
+        if not same:
+            raise Unprocessable(
+                "this idempotency key was used for a different order",
+                code="idempotency_key_reused",
+                details={"orderId": view.order_id},
+            )
+        return view
+
+    async def _send(self, view: OrderView, intent: OrderIntent, trading: Trading) -> OrderView:
+        request = OrderRequest(
+            stock_code=intent.stock_code,
+            side=Side.BUY if intent.side is OrderSide.BUY else Side.SELL,
+            order_type=intent.order_type.name,
+            quantity=intent.quantity,
+            price=intent.price,
+            stop_price=intent.stop_price,
+        )
+        event: EventType
+        data: dict[str, Any]
+        try:
+            with acting_for(view.user_id, trading.kiwoom_account_id):
+                ack = await self.broker.place_order(request, trading.credentials)
+        except OrderOutcomeUnknown as exc:
+            log.warning("order %s: outcome unknown (%s)", view.order_id, exc.message)
+            event, data = EventType.OUTCOME_UNKNOWN, {"reason": exc.message, "code": exc.code}
+        except BrokerError as exc:
+            # refused, rate limited or unreachable: Kiwoom did not take the order
+            event, data = (
+                EventType.REJECTED,
+                {"reason": exc.message, "code": exc.kiwoom_code or exc.code},
+            )
+            self.ledger.invalidate(trading.kiwoom_account_id)
+        else:
+            event, data = EventType.ACCEPTED, {"broker_order_no": ack.order_no}
+        return await self.record(view.order_id, event, data) or view
+
+    async def record(
+        self,
+        order_id: str,
+        event: EventType,
+        data: dict[str, Any],
+        *,
+        dedupe_key: str | None = None,
+    ) -> OrderView | None:
+        """Append an event (None: a duplicate or not allowed now) and tell the user."""
+        try:
+            view = await self.store.append(order_id, event, data, dedupe_key=dedupe_key)
+        except InvalidTransition as exc:
+            log.info("order %s: %s ignored (%s)", order_id, event.value, exc)
+            return None
+        if view is not None:
+            await self.publish(view)
+        return view
+
+    # -- cancel and modify ----------------------------------------------------------------
+
+    async def cancel(self, user_id: str, trading: Trading, order_id: str) -> OrderView:
+        view = await self.owned(user_id, order_id)
+        if not view.state.is_open or view.broker_order_no is None:
+            raise Conflict(
+                f"order {order_id} is {view.state.value}: nothing to cancel",
+                code="order_not_cancellable",
+            )
+        pending = await self.store.append(
+            order_id, EventType.CANCEL_REQUESTED, allowed=lambda v: v.state.is_open
+        )
+        if pending is None:
+            raise Conflict(f"order {order_id} changed meanwhile; try again", code="order_busy")
+        await self.publish(pending)
+        request = CancelRequest(stock_code=view.stock_code, quantity=0)
+        try:
+            with acting_for(user_id, trading.kiwoom_account_id):
+                await self.broker.cancel_order(view.broker_order_no, request, trading.credentials)
+        except OrderOutcomeUnknown:
+            return pending  # reconciliation settles it
+        except BrokerError as exc:
+            back = await self.record(
+                order_id, EventType.CANCEL_REJECTED, {"reason": exc.message, "code": exc.code}
+            )
+            raise Conflict(
+                f"the broker refused the cancel: {exc.message}",
+                code="cancel_rejected",
+                details={"state": (back or pending).state.value},
+            ) from None
+        self.ledger.invalidate(trading.kiwoom_account_id)
+        return await self.record(order_id, EventType.CANCELLED, {}) or pending
+
+    async def modify(
+        self,
+        user_id: str,
+        trading: Trading,
+        order_id: str,
+        *,
+        price: int | None,
+        quantity: int | None,
+    ) -> OrderView:
+        """Re-price the whole remainder (kt10002, a new broker order number) or reduce
+        the remaining quantity (a partial kt10003 cancel); one of the two per call."""
+        if (price is None) == (quantity is None):
+            raise Unprocessable("give either price or quantity", code="invalid_modify")
+        view = await self.owned(user_id, order_id)
+        if not view.state.is_open or view.broker_order_no is None:
+            raise Conflict(
+                f"order {order_id} is {view.state.value}: it cannot be modified",
+                code="order_not_modifiable",
+            )
+        remaining = view.remaining_quantity
+        if price is not None:
+            if view.price is None:
+                raise Unprocessable(
+                    f"{view.order_type} orders have no price to change", code="invalid_modify"
+                )
+            if not is_on_tick(price):
+                raise Unprocessable(
+                    f"price {price} is not on the KRX tick grid", code="invalid_tick"
+                )
+            with acting_for(user_id, trading.kiwoom_account_id):
+                quote = await self.broker.quote(view.stock_code, trading.credentials)
+            if not quote.lower_limit <= price <= quote.upper_limit:
+                raise Unprocessable(
+                    f"price {price} is outside today's limits", code="price_out_of_limits"
+                )
+        elif quantity is not None and not 1 <= quantity < remaining:
+            raise Unprocessable(
+                f"quantity must be 1..{remaining - 1} (the new remaining quantity)",
+                code="invalid_quantity",
+            )
+        pending = await self.store.append(
+            order_id,
+            EventType.MODIFY_REQUESTED,
+            {"price": price, "remaining_quantity": quantity},
+            allowed=lambda v: v.state.is_open,
+        )
+        if pending is None:
+            raise Conflict(f"order {order_id} changed meanwhile; try again", code="order_busy")
+        await self.publish(pending)
+        try:
+            with acting_for(user_id, trading.kiwoom_account_id):
+                if price is not None:
+                    change = ModifyRequest(stock_code=view.stock_code, quantity=0, price=price)
+                    ack = await self.broker.modify_order(
+                        view.broker_order_no, change, trading.credentials
+                    )
+                    data: dict[str, Any] = {"price": price, "broker_order_no": ack.order_no}
+                else:
+                    assert quantity is not None
+                    cancel = CancelRequest(
+                        stock_code=view.stock_code, quantity=remaining - quantity
+                    )
+                    await self.broker.cancel_order(
+                        view.broker_order_no, cancel, trading.credentials
+                    )
+                    data = {"remaining_quantity": quantity}
+        except OrderOutcomeUnknown:
+            return pending
+        except BrokerError as exc:
+            back = await self.record(
+                order_id, EventType.MODIFY_REJECTED, {"reason": exc.message, "code": exc.code}
+            )
+            raise Conflict(
+                f"the broker refused the change: {exc.message}",
+                code="modify_rejected",
+                details={"state": (back or pending).state.value},
+            ) from None
+        self.ledger.invalidate(trading.kiwoom_account_id)
+        return await self.record(order_id, EventType.MODIFIED, data) or pending
