@@ -158,8 +158,7 @@ class Platform:
             )
             if created:
                 log.info("created the first admin %r", settings.admin_username)
-        if settings.reconcile_poll_seconds > 0:
-            platform.supervisor.start()
+        platform.supervisor.start()
         return platform
 
     @classmethod

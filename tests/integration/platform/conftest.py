@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ def platform_settings(database_url: str, data_dir: Path, **overrides: Any) -> Pl
         "password_memory_cost": 64,
         "usage_flush_seconds": 0.05,
         "login_limit_per_client": "1000/minute",
+        "reconcile_poll_seconds": 0,
     }
     values.update(overrides)
     return PlatformSettings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -101,15 +102,36 @@ class Harness:
         return user, headers
 
 
+StartHarness = Callable[..., Awaitable[Harness]]
+
+
 @pytest.fixture
-async def harness(
+async def start_harness(
     database_url: str, start_simulator: StartSimulator, tmp_path: Path
-) -> AsyncIterator[Harness]:
-    sim = start_simulator()
-    settings = platform_settings(database_url, tmp_path / "data", simulator_url=sim.base_url)
-    platform = await Platform.start(settings, simulator_clock=sim.sim.clock.now)
-    app = create_platform_app(platform=platform)
-    transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 5000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://platform") as client:
-        yield Harness(platform, client, sim)
-    await platform.aclose()
+) -> AsyncIterator[StartHarness]:
+    """``await start_harness(simulator={...}, **settings)``: the platform on the test's
+    database and a simulator started with those overrides."""
+    started: list[tuple[Platform, httpx.AsyncClient]] = []
+
+    async def start(simulator: dict[str, Any] | None = None, **overrides: Any) -> Harness:
+        sim = start_simulator(**(simulator or {}))
+        data_dir = tmp_path / f"data{len(started)}"
+        settings = platform_settings(
+            database_url, data_dir, simulator_url=sim.base_url, **overrides
+        )
+        platform = await Platform.start(settings, simulator_clock=sim.sim.clock.now)
+        app = create_platform_app(platform=platform)
+        transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 5000))
+        client = httpx.AsyncClient(transport=transport, base_url="http://platform")
+        started.append((platform, client))
+        return Harness(platform, client, sim)
+
+    yield start
+    for platform, client in started:
+        await client.aclose()
+        await platform.aclose()
+
+
+@pytest.fixture
+async def harness(start_harness: StartHarness) -> Harness:
+    return await start_harness()

@@ -50,11 +50,15 @@ class TradingSupervisor:
             self._task = asyncio.create_task(self._run(), name="order-reconciler")
 
     async def _run(self) -> None:
+        """The first pass right away (start-up reconciliation), then every
+        ``poll_seconds``; ``poll_seconds=0``: the first pass only."""
         while not self._stop.is_set():
             try:
                 await self.run_once()
             except Exception as exc:  # keep the loop alive; the next pass retries
                 log.error("reconciliation pass failed: %s", type(exc).__name__)
+            if self._poll_seconds <= 0:
+                return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self._poll_seconds)
 

@@ -1,0 +1,114 @@
+"""Orders when the broker misbehaves: a lost submit response ends in exactly one
+broker order and the right state; a submit that never reached Kiwoom is rejected
+after the grace period; retried submits create nothing new; start-up reconciles."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from tests.integration.platform.conftest import Harness, StartHarness
+
+CODE = "005930"
+
+
+def kt10000(harness: Harness) -> int:
+    return harness.sim.sim.requests["kt10000"]
+
+
+async def limits(harness: Harness, headers: dict[str, str]) -> tuple[int, int]:
+    q = (await harness.client.get(f"/api/v1/stocks/{CODE}", headers=headers)).json()
+    return q["lowerLimit"], q["upperLimit"]
+
+
+@pytest.fixture(autouse=True)
+def short_kiwoom_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KIWOOM_TIMEOUT_SECONDS", "1")
+
+
+async def test_lost_response_is_reconciled_into_one_order(start_harness: StartHarness) -> None:
+    harness = await start_harness(simulator={"lost_response_seconds": 3})
+    _user, headers = await harness.trader()
+    _low, high = await limits(harness, headers)
+    harness.sim.client.post(
+        "/_sim/faults", json={"api_id": "kt10000", "lose_response": True, "times": 1}
+    ).raise_for_status()
+    keyed = {**headers, "Idempotency-Key": "lost-1"}
+    body = {
+        "stockCode": CODE,
+        "orderType": "LIMIT",
+        "orderSide": "BUY",
+        "quantity": 5,
+        "price": high,
+    }
+    first = await harness.client.post("/api/v1/orders", json=body, headers=keyed)
+    assert first.status_code == 202, first.text
+    assert first.json()["state"] == "OUTCOME_UNKNOWN"
+    retried = await harness.client.post("/api/v1/orders", json=body, headers=keyed)
+    assert retried.status_code == 200
+    assert retried.json()["orderId"] == first.json()["orderId"]
+    assert kt10000(harness) == 1
+    await harness.platform.supervisor.run_once()
+    order = (
+        await harness.client.get(f"/api/v1/orders/{first.json()['orderId']}", headers=headers)
+    ).json()
+    assert order["state"] == "FILLED", order
+    assert order["brokerOrderNo"] and order["filledQuantity"] == 5
+    assert kt10000(harness) == 1  # never re-sent
+    types = [e["type"] for e in order["events"]]
+    assert types[:3] == ["SUBMITTED", "OUTCOME_UNKNOWN", "ACCEPTED"]
+
+
+async def test_submit_that_never_arrived_is_rejected_after_grace(
+    start_harness: StartHarness,
+) -> None:
+    harness = await start_harness(reconcile_grace_seconds=0.3)
+    _user, headers = await harness.trader()
+    low, _high = await limits(harness, headers)
+    harness.sim.client.post(
+        "/_sim/faults", json={"api_id": "kt10000", "http_status": 500, "times": 1}
+    ).raise_for_status()
+    body = {"stockCode": CODE, "orderType": "LIMIT", "orderSide": "BUY", "quantity": 1}
+    answer = await harness.client.post(
+        "/api/v1/orders", json={**body, "price": low}, headers=headers
+    )
+    assert answer.status_code == 202, answer.text
+    await asyncio.sleep(0.4)
+    await harness.platform.supervisor.run_once()
+    order = (
+        await harness.client.get(f"/api/v1/orders/{answer.json()['orderId']}", headers=headers)
+    ).json()
+    assert order["state"] == "REJECTED"
+    assert order["reasonCode"] == "not_at_broker"
+
+
+async def test_start_up_reconciles_orders_left_unknown(start_harness: StartHarness) -> None:
+    harness = await start_harness(simulator={"lost_response_seconds": 3})
+    user, headers = await harness.trader()
+    low, _high = await limits(harness, headers)
+    harness.sim.client.post(
+        "/_sim/faults", json={"api_id": "kt10000", "lose_response": True, "times": 1}
+    ).raise_for_status()
+    body = {"stockCode": CODE, "orderType": "LIMIT", "orderSide": "BUY", "quantity": 2}
+    answer = await harness.client.post(
+        "/api/v1/orders", json={**body, "price": low}, headers=headers
+    )
+    assert answer.status_code == 202
+    order_id = answer.json()["orderId"]
+    await harness.platform.aclose()
+    from quantum.platform.core import Platform
+
+    again = await Platform.start(
+        harness.platform.settings, simulator_clock=harness.sim.sim.clock.now
+    )
+    try:
+        for _ in range(50):
+            view = await again.orders.store.get(order_id)
+            assert view is not None
+            if view.state.value == "ACCEPTED":
+                break
+            await asyncio.sleep(0.1)
+        assert view.state.value == "ACCEPTED" and view.broker_order_no
+        assert user["userId"] == view.user_id
+    finally:
+        await again.aclose()
