@@ -32,6 +32,7 @@ from quantum.platform.services.usage_report import UsageReports
 from quantum.platform.services.users import UserService
 from quantum.platform.settings import PlatformSettings
 from quantum.platform.trading.reconcile import Reconciler
+from quantum.platform.trading.reports import OrderReports
 from quantum.platform.trading.service import OrderService
 from quantum.platform.trading.store import OrderStore
 from quantum.platform.trading.supervisor import TradingSupervisor
@@ -142,15 +143,17 @@ class Platform:
         platform.orders = OrderService(
             OrderStore(sessions), broker, platform.bus, market_clocks=clocks
         )
+        reconciler = Reconciler(
+            platform.orders, unknown_grace=timedelta(seconds=settings.reconcile_grace_seconds)
+        )
         platform.supervisor = TradingSupervisor(
-            Reconciler(
-                platform.orders,
-                unknown_grace=timedelta(seconds=settings.reconcile_grace_seconds),
-            ),
+            reconciler,
             platform.orders.store,
             platform.accounts,
+            reports=OrderReports(platform.orders, reconciler) if settings.order_stream else None,
             poll_seconds=settings.reconcile_poll_seconds,
         )
+        platform.orders.on_working = platform.supervisor.watch
         usage.start()
         if settings.admin_username and settings.admin_password:
             created = await users.ensure_admin(

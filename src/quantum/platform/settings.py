@@ -85,6 +85,9 @@ class PlatformSettings(BaseSettings):
     )
     """How long an unanswered submit may stay unknown before it counts as never sent."""
 
+    order_stream: bool = Field(default=True, validation_alias=_env("QTP_ORDER_STREAM"))
+    """Apply fills from Kiwoom's realtime order reports (false: snapshots only)."""
+
     simulator: bool | None = Field(default=None, validation_alias=_env("QTP_SIMULATOR"))
     """Run the built-in simulator; default: when no Kiwoom host is configured."""
     simulator_url: str | None = Field(default=None, validation_alias=_env("QTP_SIMULATOR_URL"))

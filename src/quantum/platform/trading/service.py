@@ -103,6 +103,8 @@ class OrderService:
         self.ledger = ledger or AccountLedger(broker)
         self._calendar = calendar or KrxCalendar()
         self.market_clocks: dict[Environment, Clock] = dict(market_clocks or {})
+        self.on_working: Callable[[str, Trading], None] | None = None
+        """Told when an order is working at the broker (starts its account's reports)."""
 
     def market_now(self, environment: Environment) -> datetime:
         """The exchange's time for an account: the simulator's own clock for
@@ -231,6 +233,8 @@ class OrderService:
             self.ledger.invalidate(trading.kiwoom_account_id)
         else:
             event, data = EventType.ACCEPTED, {"broker_order_no": ack.order_no}
+        if event is not EventType.REJECTED and self.on_working is not None:
+            self.on_working(view.user_id, trading)
         return await self.record(view.order_id, event, data) or view
 
     async def record(

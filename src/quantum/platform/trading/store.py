@@ -290,6 +290,24 @@ class OrderStore:
             rows = await session.scalars(select(OrderViewRow).order_by(OrderViewRow.order_id))
             return [view_of(row) for row in rows]
 
+    async def fills(self, account_id: str) -> list[tuple[str, str, OrderEvent]]:
+        """Every fill (FILLED / PARTIALLY_FILLED event) on an account's orders, oldest
+        first, as ``(stock_code, side, event)``: the history the portfolio's
+        average-cost P&L is computed from."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(OrderEventRow, OrderViewRow.stock_code, OrderViewRow.side)
+                .join(OrderViewRow, OrderViewRow.order_id == OrderEventRow.order_id)
+                .where(
+                    OrderViewRow.kiwoom_account_id == account_id,
+                    OrderEventRow.event_type.in_(
+                        [EventType.FILLED.value, EventType.PARTIALLY_FILLED.value]
+                    ),
+                )
+                .order_by(OrderEventRow.occurred_at, OrderEventRow.id)
+            )
+            return [(code, side, event_of(row)) for row, code, side in rows]
+
 
 def ids(views: Iterable[OrderView]) -> list[str]:
     return [view.order_id for view in views]

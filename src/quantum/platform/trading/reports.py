@@ -1,0 +1,130 @@
+"""Realtime broker reports: one order-update subscription per account with working
+orders; each fill is applied as it happens, keyed like the polled snapshots (the
+broker order's cumulative quantity), so the two paths never count a fill twice.
+
+Only fills are taken from the stream: acknowledgements and cancels are recorded
+from the broker's answers, and anything the stream cannot settle on its own
+(a missed frame, a reconnect) makes the account reconcile against snapshots."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from quantum.adapter.broker import BrokerError, Subscription
+from quantum.adapter.schema import OrderUpdateMessage, StatusMessage, StreamStatus
+from quantum.platform.services.accounts import Trading
+from quantum.platform.trading.reconcile import Reconciler
+from quantum.platform.trading.service import OrderService
+
+log = logging.getLogger(__name__)
+
+FILL_STATUS = "체결"
+
+
+@dataclass
+class _Feed:
+    user_id: str
+    trading: Trading
+    subscription: Subscription
+    task: asyncio.Task[None] | None = None
+    live: bool = True
+    """A subscription starts on a live stream; STATUS messages tell of changes."""
+    applied: int = 0
+    resyncs: int = field(default=0)
+
+
+class OrderReports:
+    def __init__(self, orders: OrderService, reconciler: Reconciler) -> None:
+        self._orders = orders
+        self._reconciler = reconciler
+        self._feeds: dict[str, _Feed] = {}
+        self._lock = asyncio.Lock()
+
+    def is_live(self, account_id: str) -> bool:
+        feed = self._feeds.get(account_id)
+        return feed is not None and feed.live
+
+    async def watch(self, user_id: str, trading: Trading) -> None:
+        """Make sure the account's order updates are flowing (idempotent)."""
+        account_id = trading.kiwoom_account_id
+        if account_id in self._feeds:
+            return
+        async with self._lock:
+            if account_id in self._feeds:
+                return
+            try:
+                subscription = await self._orders.broker.subscribe(
+                    [], trading.credentials, orders=True
+                )
+            except BrokerError as exc:
+                log.warning("order updates for %s unavailable: %s", account_id, exc.code)
+                return
+            feed = _Feed(user_id, trading, subscription)
+            feed.task = asyncio.create_task(self._listen(feed), name=f"orders-{account_id}")
+            self._feeds[account_id] = feed
+
+    async def unwatch(self, account_id: str) -> None:
+        feed = self._feeds.pop(account_id, None)
+        if feed is not None:
+            await self._stop(feed)
+
+    def watched(self) -> list[str]:
+        return sorted(self._feeds)
+
+    async def _listen(self, feed: _Feed) -> None:
+        try:
+            async for message in feed.subscription.messages():
+                if isinstance(message, OrderUpdateMessage):
+                    await self._on_order(feed, message)
+                elif isinstance(message, StatusMessage):
+                    was_live = feed.live
+                    feed.live = message.status is StreamStatus.LIVE
+                    if feed.live and not was_live and feed.applied + feed.resyncs > 0:
+                        await self._resync(feed)  # frames may have been missed meanwhile
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("order updates of %s ended: %s", feed.trading.kiwoom_account_id, exc)
+        finally:
+            feed.live = False
+            self._feeds.pop(feed.trading.kiwoom_account_id, None)
+
+    async def _on_order(self, feed: _Feed, message: OrderUpdateMessage) -> None:
+        if message.status != FILL_STATUS or not message.fill_quantity or not message.fill_price:
+            return
+        account_id = feed.trading.kiwoom_account_id
+        view = await self._orders.store.by_broker_order_no(account_id, message.order_no)
+        if view is None:
+            return  # not ours yet (an unknown outcome): the snapshots will find it
+        increment = message.filled_quantity - view.broker_filled_quantity
+        if increment <= 0:
+            return  # already known
+        if increment != message.fill_quantity:
+            await self._resync(feed)  # a frame was missed: take the broker's average
+            return
+        feed.applied += await self._reconciler.apply_fill(
+            view, message.order_no, message.filled_quantity, message.fill_price, average=False
+        )
+        self._orders.ledger.invalidate(account_id)
+
+    async def _resync(self, feed: _Feed) -> None:
+        feed.resyncs += 1
+        try:
+            await self._reconciler.sync(feed.user_id, feed.trading)
+        except BrokerError as exc:
+            log.warning("resync of %s failed: %s", feed.trading.kiwoom_account_id, exc.code)
+
+    async def _stop(self, feed: _Feed) -> None:
+        if feed.task is not None:
+            feed.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await feed.task
+        with contextlib.suppress(Exception):
+            await feed.subscription.close()
+
+    async def aclose(self) -> None:
+        for account_id in list(self._feeds):
+            await self.unwatch(account_id)
