@@ -111,6 +111,15 @@ def run(
     from quantum.platform.server import serve
 
     settings = _platform_settings(data_dir)
+    if demo and settings.simulator_start is None:
+        from datetime import UTC
+
+        from quantum.platform.demo import demo_start
+
+        start = demo_start(datetime.now(UTC))
+        if start is not None:
+            typer.echo(f"KRX is closed now: the demo market starts at {start.isoformat()}")
+            settings = settings.model_copy(update={"simulator_start": start})
     serve(settings, host, port, demo=demo, announce=typer.echo)
 
 
@@ -204,6 +213,23 @@ def rotate_keys(data_dir: Annotated[Path | None, typer.Option()] = None) -> None
 
     accounts, tokens = asyncio.run(main())
     typer.echo(f"re-encrypted {accounts} account key pairs and {tokens} tokens")
+
+
+@admin_app.command("rebuild-projections")
+def rebuild_projections(data_dir: Annotated[Path | None, typer.Option()] = None) -> None:
+    """Rebuild ``order_view`` from ``order_events`` (the events are the truth; run it
+    with the platform stopped)."""
+    import asyncio
+
+    from quantum.platform.core import Platform
+
+    settings = _platform_settings(data_dir)
+
+    async def main() -> int:
+        async with Platform.offline(settings) as platform:
+            return await platform.orders.store.rebuild()
+
+    typer.echo(f"rebuilt {asyncio.run(main())} order views from their events")
 
 
 @admin_app.command("generate-key")

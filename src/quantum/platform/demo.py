@@ -6,10 +6,14 @@ import contextlib
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, time
 
+from quantum.kiwoom.wire import KST
+from quantum.krx.sessions import KrxCalendar
 from quantum.platform.core import Platform
 from quantum.platform.errors import Conflict
 from quantum.platform.services.accounts import AccountEnvironment
+from quantum.platform.trading.checks import ORDER_PHASES
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +23,19 @@ DEMO_PASSWORD = "demo-trader-1"
 DEMO_ADMIN_USERNAME = "admin"
 DEMO_ADMIN_PASSWORD = "demo-admin-1"
 DEMO_ACCOUNT_ID = "KIWOOM_ACC_DEMO"
+
+
+def demo_start(now: datetime, calendar: KrxCalendar | None = None) -> datetime | None:
+    """Where the demo's simulated market starts when KRX is closed now: 09:00 KST of
+    the latest trading day, so a newcomer can trade at any hour (None: it is open)."""
+    calendar = calendar or KrxCalendar()
+    if calendar.phases_at(now) & ORDER_PHASES:
+        return None
+    day = now.astimezone(KST).date()
+    schedule = calendar.schedule(day)
+    if schedule is None or now < schedule.open:
+        day = calendar.previous_trading_day(day)
+    return datetime.combine(day, time(9, 0), tzinfo=KST)
 
 
 @dataclass(frozen=True)
