@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit integration bench clean simulator
+.PHONY: run test lint typecheck unit integration bench clean simulator web web-test
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,8 +12,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) web
 	$(BIN)/quantum run --host 127.0.0.1 --port 8080 --demo
+
+# The web dashboard (web/dist, served by the platform at /); skipped without npm.
+web:
+	@if command -v npm >/dev/null 2>&1; then \
+		cd web && npm ci --no-audit --no-fund && npm run build; \
+	else echo "warning: npm not found; skipping the web dashboard build (/ will say how to build it)" >&2; fi
+
+web-test:
+	@if command -v npm >/dev/null 2>&1; then \
+		cd web && npm ci --no-audit --no-fund && npm run check && npm test -- --run; \
+	else echo "warning: npm not found; skipping the web dashboard tests" >&2; fi
 
 simulator: $(STAMP)
 	$(BIN)/quantum simulator
@@ -37,6 +48,7 @@ test: $(STAMP)
 	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/mypy
 	$(BIN)/pytest -q
+	$(MAKE) web-test
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.simulator --quick

@@ -7,10 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from quantum.platform.api import accounts, admin, auth, health, market, orders
+from quantum.platform.api import accounts, admin, auth, health, market, orders, portfolio
 from quantum.platform.core import Platform
 from quantum.platform.errors import install_error_handlers
+from quantum.platform.realtime.router import router as realtime_router
 from quantum.platform.settings import PlatformSettings
+from quantum.platform.web import mount_web
 
 
 def create_platform_app(
@@ -49,6 +51,9 @@ def create_platform_app(
         health.router,
         market.router,
         orders.router,
+        portfolio.router,
+        realtime_router,
     ):
         app.include_router(router)
+    mount_web(app)  # last: API routes win over the dashboard's fallback
     return app
