@@ -6,7 +6,9 @@ feeds an adapter subprocess (the realtime router and hub on uvicorn with the
 production WebSocket options of :data:`quantum.adapter.server.UVICORN_WS_OPTIONS`,
 one upstream socket); N clients, spread over ``--client-procs`` client
 processes (default 2: the machine has 2 cores shared by simulator, adapter
-and clients), each subscribe to K of the first 100 listed stocks.
+and clients), each subscribe to K of the first 100 listed stocks. Clients use
+``picows`` (the cheapest client measured: the clients are the load, not the
+system under test) unless ``--client websockets``.
 
 Full run: 1,000 clients × 10 of 100 stocks, 30 s. ``--quick``: the same
 1,000 × 10 load for 10 s. Clients use the batched frames (``?batch=1``)
@@ -34,7 +36,13 @@ Prints (``#`` lines describe the load):
   over the window, in % of one core (clients: all client processes).
 
 Knobs for measuring alternatives: ``--ws`` (uvicorn ws backend), ``--deflate``
-(server permessage-deflate on, clients offering it), ``--batch-delay``.
+(server permessage-deflate on, clients offering it), ``--batch-delay``,
+``--client``, ``--asgi-send`` (the router's ASGI ``send_text`` path instead of
+its direct transport writes), ``--push-interval`` (the simulator's
+``websocket.push_interval_seconds``). ``BENCH_TRACE=1`` also prints the
+adapter's share of the latency (tick arrival → frame written),
+``BENCH_PROFILE=file`` profiles the adapter. Figures: docs/adapter-contracts.md,
+"Fan-out performance".
 """
 
 from __future__ import annotations
@@ -106,6 +114,32 @@ def serve_adapter(sim_base: str, port: int) -> None:
 
     upstream_module.tick_from_trade = stamped_tick
 
+    waits: list[tuple[float, float]] = []  # (frame written, ms since its first tick's hub_ts)
+    if os.environ.get("BENCH_TRACE"):  # when each frame is written (bench only)
+        from starlette.websockets import WebSocket
+
+        def trace(data: str) -> None:
+            at = data.find('"hub_ts":')
+            if at >= 0:
+                now = time.time()
+                waits.append((now, 1000 * (now - float(data[at + 9 : data.index("}", at)]))))
+                if len(waits) > 500_000:
+                    del waits[:250_000]
+
+        send_text = WebSocket.send_text
+        direct_write = router_module._DirectWriter.write
+
+        async def traced_send_text(self: WebSocket, data: str) -> None:
+            await send_text(self, data)
+            trace(data)
+
+        def traced_write(self: Any, data: str) -> None:
+            direct_write(self, data)
+            trace(data)
+
+        WebSocket.send_text = traced_send_text  # type: ignore[method-assign]
+        router_module._DirectWriter.write = traced_write
+
     settings = KiwoomSettings.for_url(sim_base, APP_KEY, APP_SECRET, rate_limit_enabled=False)
     client = KiwoomClient.from_settings(settings)
 
@@ -133,7 +167,10 @@ def serve_adapter(sim_base: str, port: int) -> None:
     async def stats(start: float = 0.0, end: float = 0.0) -> dict[str, Any]:
         subscribers = [s.subscriber for s in hub._subscriptions]
         lags = sorted(lag for at, lag in arrivals if start <= at <= end)
+        written = sorted(wait for at, wait in waits if start <= at <= end)
         return {
+            "adapter_wait_p50_ms": written[len(written) // 2] if written else float("nan"),
+            "adapter_wait_p99_ms": written[int(len(written) * 0.99)] if written else float("nan"),
             "offered": sum(s.offered for s in subscribers),
             "upstream_trades": len(lags),
             "upstream_lag_max_s": lags[-1] if lags else float("nan"),
@@ -150,6 +187,8 @@ def serve_adapter(sim_base: str, port: int) -> None:
         options["ws"] = os.environ["BENCH_WS_IMPL"]
     if os.environ.get("BENCH_WS_DEFLATE"):
         options["ws_per_message_deflate"] = os.environ["BENCH_WS_DEFLATE"] == "1"
+    if os.environ.get("BENCH_ASGI_SEND"):  # the router's ASGI ``send_text`` path only
+        router_module._DirectWriter.of = classmethod(lambda cls, websocket: None)  # type: ignore[assignment]
     if os.environ.get("BENCH_BATCH_DELAY"):
         router_module.BATCH_MAX_DELAY = float(os.environ["BENCH_BATCH_DELAY"])  # type: ignore[attr-defined]
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", **options)
@@ -233,6 +272,49 @@ class Totals:
         """Clients that got their ``SUBSCRIBED``."""
 
 
+class Consumer:
+    """One client's bookkeeping (either client library): counts TICKs received
+    inside ``window`` = [start, end] (wall clock), per-code seq gaps, latency."""
+
+    __slots__ = ("last", "subscribed", "totals", "window")
+
+    def __init__(self, totals: Totals, window: list[float]) -> None:
+        self.totals = totals
+        self.window = window
+        self.last: dict[str, int] = {}
+        self.subscribed = False
+
+    def handle(self, raw: str | bytes | memoryview, received_at: float) -> bool:
+        """One text frame (a JSON object, or an array of them); False: stop reading."""
+        totals = self.totals
+        last = self.last
+        body = orjson.loads(raw)
+        messages = body if isinstance(body, list) else (body,)
+        measuring = self.window[0] <= received_at <= self.window[1]
+        for message in messages:
+            kind = message.get("type")
+            if kind != "TICK":
+                if kind == "SUBSCRIBED" and not self.subscribed:
+                    self.subscribed = True
+                    totals.connected += 1
+                if kind == "ERROR" and message.get("code") == "slow_consumer":
+                    totals.disconnected += 1
+                    return False
+                continue
+            code, seq = message["stock_code"], message["seq"]
+            previous = last.get(code)
+            last[code] = seq
+            if not measuring:
+                continue
+            if previous is not None and seq > previous + 1:
+                totals.gaps += seq - previous - 1
+            totals.received += 1
+            stamp = message.get("hub_ts")
+            if stamp is not None:
+                totals.latencies.append((received_at - stamp) * 1000)
+        return True
+
+
 async def client(
     url: str,
     codes: list[str],
@@ -240,44 +322,68 @@ async def client(
     window: list[float],
     deflate: bool,
 ) -> None:
-    """One consumer; counts TICKs received inside ``window`` = [start, end] (wall clock)."""
-    last: dict[str, int] = {}
+    """One consumer on the ``websockets`` asyncio client."""
+    consumer = Consumer(totals, window)
     options: dict[str, Any] = {} if deflate else {"compression": None}
-    loads = orjson.loads
     try:
         async with connect(url, max_size=2**22, open_timeout=60, **options) as ws:
             await ws.send(orjson.dumps({"type": "SUBSCRIBE", "stock_codes": codes}).decode())
-            subscribed = False
             async for raw in ws:
-                received_at = time.time()
-                body = loads(raw)
-                messages = body if isinstance(body, list) else (body,)
-                measuring = window[0] <= received_at <= window[1]
-                for message in messages:
-                    kind = message.get("type")
-                    if kind != "TICK":
-                        if kind == "SUBSCRIBED" and not subscribed:
-                            subscribed = True
-                            totals.connected += 1
-                        if kind == "ERROR" and message.get("code") == "slow_consumer":
-                            totals.disconnected += 1
-                            return
-                        continue
-                    code, seq = message["stock_code"], message["seq"]
-                    previous = last.get(code)
-                    last[code] = seq
-                    if not measuring:
-                        continue
-                    if previous is not None and seq > previous + 1:
-                        totals.gaps += seq - previous - 1
-                    totals.received += 1
-                    stamp = message.get("hub_ts")
-                    if stamp is not None:
-                        totals.latencies.append((received_at - stamp) * 1000)
+                if not consumer.handle(raw, time.time()):
+                    return
     except asyncio.CancelledError:
         raise
     except Exception:
         totals.disconnected += 1
+
+
+async def picows_client(
+    url: str,
+    codes: list[str],
+    totals: Totals,
+    window: list[float],
+    deflate: bool,
+) -> None:
+    """One consumer on ``picows`` (Cython framing, a callback per frame, no
+    per-frame task or queue): the cheap client. No permessage-deflate."""
+    from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+
+    consumer = Consumer(totals, window)
+    command = orjson.dumps({"type": "SUBSCRIBE", "stock_codes": codes})
+    text_frame, close_frame = WSMsgType.TEXT, WSMsgType.CLOSE
+    stopped = [False]  # the consumer counted its own end (slow_consumer)
+
+    class Listener(WSListener):  # type: ignore[misc]
+        def on_ws_connected(self, transport: WSTransport) -> None:
+            transport.send(text_frame, command)
+
+        def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+            kind = frame.msg_type
+            if kind == text_frame:
+                if not consumer.handle(frame.get_payload_as_memoryview(), time.time()):
+                    stopped[0] = True
+                    transport.disconnect()
+            elif kind == close_frame:
+                transport.disconnect()
+
+    transport = None
+    try:
+        transport, _ = await ws_connect(
+            Listener, url, websocket_handshake_timeout=60, max_frame_size=2**22
+        )
+        await transport.wait_disconnected()
+        if not stopped[0]:  # the server closed the connection
+            totals.disconnected += 1
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        totals.disconnected += 1
+    finally:
+        if transport is not None:
+            transport.disconnect()
+
+
+CLIENTS = {"websockets": client, "picows": picows_client}
 
 
 async def client_worker(spec: dict[str, Any]) -> None:
@@ -287,7 +393,8 @@ async def client_worker(spec: dict[str, Any]) -> None:
     url = spec["url"]
     tasks = []
     for codes in spec["subscriptions"]:
-        tasks.append(asyncio.create_task(client(url, codes, totals, window, spec["deflate"])))
+        connect_one = CLIENTS[spec["client"]]
+        tasks.append(asyncio.create_task(connect_one(url, codes, totals, window, spec["deflate"])))
         await asyncio.sleep(0.002)  # do not flood the adapter's accept queue
     deadline = time.monotonic() + 120
     while totals.connected + totals.disconnected < len(tasks):
@@ -330,6 +437,7 @@ def run_pass(
     seconds: float,
     deflate: bool,
     batch: bool,
+    client_impl: str = "picows",
 ) -> dict[str, Any]:
     url = adapter_base.replace("http://", "ws://") + "/ws/realtime" + ("?batch=1" if batch else "")
     workers = []
@@ -338,6 +446,7 @@ def run_pass(
             "url": url,
             "subscriptions": subscriptions[index::procs],
             "deflate": deflate,
+            "client": client_impl,
         }
         worker = subprocess.Popen(
             [sys.executable, "-m", "bench.fanout", "--client-worker", json.dumps(spec)],
@@ -465,6 +574,23 @@ def main() -> None:
     parser.add_argument("--ws", default=None, help="uvicorn ws backend (default: the server's)")
     parser.add_argument("--deflate", action="store_true", help="permessage-deflate on")
     parser.add_argument("--batch-delay", type=float, default=None, help="seconds")
+    parser.add_argument(
+        "--client",
+        choices=sorted(CLIENTS),
+        default="picows",
+        help="client library of the bench's consumers (the load, not the system under test)",
+    )
+    parser.add_argument(
+        "--asgi-send",
+        action="store_true",
+        help="router sends through ASGI send_text (not its direct transport writes)",
+    )
+    parser.add_argument(
+        "--push-interval",
+        type=float,
+        default=None,
+        help="simulator websocket.push_interval_seconds (default: the simulator's)",
+    )
     args = parser.parse_args()
     seconds = args.seconds or (10.0 if args.quick else 30.0)
 
@@ -477,6 +603,8 @@ def main() -> None:
     if args.ws:
         env["BENCH_WS_IMPL"] = args.ws
     env["BENCH_WS_DEFLATE"] = "1" if args.deflate else "0"
+    if args.asgi_send:
+        env["BENCH_ASGI_SEND"] = "1"
     if args.batch_delay is not None:
         env["BENCH_BATCH_DELAY"] = str(args.batch_delay)
     passes = [("fanout", not args.no_batch)]
@@ -486,18 +614,30 @@ def main() -> None:
         f"# load: {args.clients} clients x {args.per_client} of {len(codes)} stocks, "
         f"{args.client_procs} client processes, {seconds:.0f} s window; simulator real clock, "
         f"0.1 s steps; ws={args.ws or 'server default'} deflate={args.deflate} "
-        f"batch_delay={args.batch_delay if args.batch_delay is not None else 'default'}",
+        f"batch_delay={args.batch_delay if args.batch_delay is not None else 'default'} "
+        f"client={args.client} push_interval={args.push_interval or 'default'} "
+        f"send={'asgi' if args.asgi_send else 'direct'}",
         flush=True,
     )
+    simulator = dict(SIMULATOR)
+    if args.push_interval is not None:
+        simulator["websocket"] = {"push_interval_seconds": args.push_interval}
     for prefix, batch in passes:
         with (
-            simulator_process(SIMULATOR) as sim_base,
+            simulator_process(simulator) as sim_base,
             adapter_process(
                 sim_base, {**env, "BENCH_SIM_OFFSET": str(sim_clock_offset(sim_base))}
             ) as (base, pid),
         ):
             result = run_pass(
-                base, pid, subscriptions, args.client_procs, seconds, args.deflate, batch
+                base,
+                pid,
+                subscriptions,
+                args.client_procs,
+                seconds,
+                args.deflate,
+                batch,
+                args.client,
             )
         print(f"# {prefix}: {'batched (?batch=1)' if batch else 'one object per frame'}")
         if prefix == "fanout":
@@ -505,6 +645,9 @@ def main() -> None:
         for name, unit in UNITS.items():
             plain = prefix == "fanout" and name.startswith(("adapter_", "client_", "simulator_"))
             report(name if plain else f"{prefix}_{name}", result[name], unit)
+        if os.environ.get("BENCH_TRACE"):
+            for name in ("adapter_wait_p50_ms", "adapter_wait_p99_ms"):
+                report(f"# {name}", result["stats"][name], "ms")
         if os.environ.get("BENCH_VERBOSE"):
             print(result["stats"]["health"])
 

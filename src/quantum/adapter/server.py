@@ -19,7 +19,10 @@ from quantum.kiwoom.settings import KiwoomSettings
 UVICORN_WS_OPTIONS: dict[str, Any] = {"ws": "websockets-sansio", "ws_per_message_deflate": False}
 """WebSocket options of the adapter's uvicorn, chosen by ``bench.fanout`` (see
 docs/adapter-contracts.md, "Fan-out performance"): compressing every realtime
-frame cost about a third of the adapter's CPU for a few hundred bytes of JSON."""
+frame cost about a third of the adapter's CPU for a few hundred bytes of JSON.
+``websockets-sansio`` without deflate is also what lets ``WS /ws/realtime`` write
+its frames straight to the transport (:mod:`quantum.adapter.realtime.router`);
+other backends work through ASGI ``send`` at several times the CPU per frame."""
 
 
 def build_app(settings: KiwoomSettings) -> FastAPI:

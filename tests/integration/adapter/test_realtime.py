@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
@@ -313,9 +314,33 @@ async def _next(ws: Any, wanted: str, within: float = 5.0) -> dict[str, Any]:
                 return message
 
 
-async def test_websocket_protocol_end_to_end(simulator: RunningSimulator) -> None:
+# Without permessage-deflate the router writes frames straight to uvicorn's
+# transport (its direct path); with it, through ASGI ``send_text``: test both.
+COMPRESSION = pytest.mark.parametrize("compression", ["deflate", None], ids=["asgi", "direct"])
+
+
+router_module = importlib.import_module("quantum.adapter.realtime.router")
+
+
+def count_direct_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    written: list[str] = []
+    write = router_module._DirectWriter.write
+
+    def counted(self: Any, text: str) -> None:
+        written.append(text)
+        write(self, text)
+
+    monkeypatch.setattr(router_module._DirectWriter, "write", counted)
+    return written
+
+
+@COMPRESSION
+async def test_websocket_protocol_end_to_end(
+    simulator: RunningSimulator, compression: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    direct = count_direct_writes(monkeypatch)
     with serve(adapter_app(simulator)) as url:
-        async with connect(url) as ws:
+        async with connect(url, compression=compression) as ws:
             await ws.send(orjson.dumps({"type": "SUBSCRIBE", "stock_codes": ["005930"]}).decode())
             # a STATUS (the upstream socket going LIVE) may come first
             assert (await _next(ws, "SUBSCRIBED"))["stock_codes"] == ["005930"]
@@ -349,6 +374,7 @@ async def test_websocket_protocol_end_to_end(simulator: RunningSimulator) -> Non
         # the connection is gone: nothing stays registered upstream
         await asyncio.sleep(0.2)
         assert sim_state(simulator)["ws_items"].get("REG") == 1
+    assert bool(direct) == (compression is None)
 
 
 async def _next_batch(ws: Any, within: float = 5.0) -> list[dict[str, Any]]:
@@ -389,11 +415,15 @@ async def _batched_ticks(
     return ticks, frames
 
 
-async def test_batched_mode_end_to_end(simulator: RunningSimulator) -> None:
+@COMPRESSION
+async def test_batched_mode_end_to_end(
+    simulator: RunningSimulator, compression: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    direct = count_direct_writes(monkeypatch)
     codes = ["005930", "000660"]
     with serve(adapter_app(simulator)) as url:
         # opt in on the URL: every frame, replies included, is a JSON array
-        async with connect(f"{url}?batch=1") as ws:
+        async with connect(f"{url}?batch=1", compression=compression) as ws:
             await ws.send(orjson.dumps({"type": "SUBSCRIBE", "stock_codes": codes}).decode())
             subscribed, _ = await _collect_batched(ws, "SUBSCRIBED")
             assert subscribed["stock_codes"] == codes
@@ -414,7 +444,7 @@ async def test_batched_mode_end_to_end(simulator: RunningSimulator) -> None:
             assert sorted(unsubscribed["stock_codes"]) == sorted(codes)
 
         # opt in by command: from the reply on, frames are arrays; ``false`` turns it off
-        async with connect(url) as ws:
+        async with connect(url, compression=compression) as ws:
             command = {"type": "SUBSCRIBE", "stock_codes": ["005930"], "batch": True}
             await ws.send(orjson.dumps(command).decode())
             subscribed, _ = await _collect_batched(ws, "SUBSCRIBED")
@@ -432,6 +462,7 @@ async def test_batched_mode_end_to_end(simulator: RunningSimulator) -> None:
                         break
             await ws.send(orjson.dumps({"type": "SUBSCRIBE", "stock_codes": ["000660"]}).decode())
             assert (await _next(ws, "SUBSCRIBED"))["stock_codes"] == ["000660"]
+    assert bool(direct) == (compression is None)
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -54,6 +54,10 @@ class Subscriber:
         self._rounds = 0
         self._timer: asyncio.TimerHandle | None = None
         self._wakeup: asyncio.Event = asyncio.Event()
+        self.notify: Callable[[], None] | None = None
+        """Called (like the consumer's wake-up) when messages become waiting and on
+        close: a consumer that drains from a callback instead of awaiting :meth:`get`
+        (e.g. the realtime router's shared flusher). Idempotent calls expected."""
         self._closed = False
         self.close_code: int | None = None
         """``None`` while open or after a normal :meth:`close`; 1008 after a slow-consumer drop."""
@@ -91,6 +95,8 @@ class Subscriber:
                 queue.append(message)
                 if len(queue) == 1:  # otherwise the consumer has not emptied it yet
                     self._wakeup.set()
+                    if self.notify is not None:
+                        self.notify()
                 return True
             self._start_conflating()
         else:
@@ -107,6 +113,8 @@ class Subscriber:
             key = ("other", self._other_no)
         self._conflated[key] = message  # re-inserted last: keeps arrival order
         self._wakeup.set()
+        if self.notify is not None:
+            self.notify()
         return True
 
     def _start_conflating(self) -> None:
@@ -212,3 +220,5 @@ class Subscriber:
             self._timer.cancel()
             self._timer = None
         self._wakeup.set()
+        if self.notify is not None:
+            self.notify()

@@ -16,6 +16,15 @@ subscribers; an array frame is the encoded objects joined. Far fewer frames
 means far less CPU per message (see docs/adapter-contracts.md, "Fan-out
 performance").
 
+Sending: on uvicorn's ``websockets-sansio`` protocol (the adapter's, see
+:data:`quantum.adapter.server.UVICORN_WS_OPTIONS`) without permessage-deflate,
+a connection's frames are built and written straight to its transport by one
+loop callback shared by all connections (:class:`_Flusher`): no task wake-up,
+timer or ASGI ``send`` per frame. The frames are the same (one unfragmented
+text frame per object, or per array in batched mode); a transport that is
+paused for writing is not written to, so its subscriber's queue fills and
+conflates exactly as with ``send_text``. Any other server uses ``send_text``.
+
 Order updates (opt-in): a client that connects with ``?orders=1`` also gets
 every ``ORDER`` message (Kiwoom 00 주문체결 of its app key, whatever its stock
 codes). The subscription (and with ``?orders=1`` the upstream type-00
@@ -32,7 +41,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import struct
 from collections import OrderedDict
+from typing import Any, ClassVar
 
 import orjson
 from fastapi import APIRouter, WebSocket
@@ -138,6 +149,17 @@ async def realtime(websocket: WebSocket) -> None:
 
 async def _send(websocket: WebSocket, subscription: HubSubscription, mode: _Mode) -> None:
     subscriber = subscription.subscriber
+    writer = _DirectWriter.of(websocket)
+    if writer is not None:
+        await _send_direct(subscription, mode, writer)
+    else:
+        await _send_asgi(websocket, subscription, mode)
+    if subscription.close_code is not None:
+        await websocket.close(code=subscription.close_code, reason=subscriber.close_reason)
+
+
+async def _send_asgi(websocket: WebSocket, subscription: HubSubscription, mode: _Mode) -> None:
+    subscriber = subscription.subscriber
     while (message := await subscriber.get()) is not None:
         if not mode.batch:
             await websocket.send_text(encode(message))
@@ -147,10 +169,187 @@ async def _send(websocket: WebSocket, subscription: HubSubscription, mode: _Mode
         parts = [encode(message)]
         parts.extend(map(encode, subscriber.drain(BATCH_MAX_MESSAGES - 1)))
         await websocket.send_text("[" + ",".join(parts) + "]")
-    if subscription.close_code is not None:
-        await websocket.close(
-            code=subscription.close_code, reason=subscription.subscriber.close_reason
-        )
+
+
+# --------------------------------------------------------------------------- direct path
+
+_SHORT = struct.Struct("!BBH")
+_LONG = struct.Struct("!BBQ")
+
+
+class _DirectWriter:
+    """Unmasked, unfragmented text frames written to a uvicorn ``websockets-sansio``
+    connection's transport (the server side of RFC 6455 §5.2), bypassing ASGI."""
+
+    __slots__ = ("_protocol", "_transport")
+
+    def __init__(self, protocol: Any) -> None:
+        self._protocol = protocol
+        self._transport = protocol.transport
+
+    @classmethod
+    def of(cls, websocket: WebSocket) -> _DirectWriter | None:
+        """The writer for ``websocket``, or ``None`` when it is not served by
+        uvicorn's ``websockets-sansio`` protocol without extensions (deflate)."""
+        try:
+            from uvicorn.protocols.websockets.websockets_sansio_impl import (
+                WebSocketsSansIOProtocol,
+            )
+        except ImportError:  # pragma: no cover - uvicorn without websockets
+            return None
+        protocol = getattr(websocket._receive, "__self__", None)
+        if not isinstance(protocol, WebSocketsSansIOProtocol):
+            return None
+        if getattr(protocol.conn, "extensions", None) or not protocol.handshake_complete:
+            return None
+        return cls(protocol)
+
+    @property
+    def open(self) -> bool:
+        protocol = self._protocol
+        return not (protocol.disconnected or protocol.close_sent or self._transport.is_closing())
+
+    @property
+    def writable(self) -> bool:
+        """False while the transport is paused (its buffer above the high-water mark)."""
+        is_set: bool = self._protocol.writable.is_set()
+        return is_set
+
+    def write(self, text: str) -> None:
+        payload = text.encode()
+        size = len(payload)
+        if size < 126:
+            header = bytes((0x81, size))
+        elif size < 65536:
+            header = _SHORT.pack(0x81, 126, size)
+        else:
+            header = _LONG.pack(0x81, 127, size)
+        self._transport.write(header + payload)
+
+
+class _Direct:
+    """One connection on the direct path: its subscriber calls :meth:`ready`
+    when messages wait, the loop's :class:`_Flusher` writes them."""
+
+    __slots__ = ("done", "flusher", "mode", "subscriber", "writer")
+
+    def __init__(self, subscription: HubSubscription, mode: _Mode, writer: _DirectWriter) -> None:
+        loop = asyncio.get_running_loop()
+        self.subscriber = subscription.subscriber
+        self.mode = mode
+        self.writer = writer
+        self.flusher = _Flusher.of(loop)
+        self.done: asyncio.Future[None] = loop.create_future()
+
+    def ready(self) -> None:
+        self.flusher.mark(self, delayed=self.mode.batch and BATCH_MAX_DELAY > 0)
+
+    def flush(self) -> None:
+        """Write what is waiting (as the ASGI sender would); finish once closed and drained."""
+        if self.done.done():
+            return
+        writer = self.writer
+        if not writer.open:
+            self.done.set_result(None)
+            return
+        subscriber = self.subscriber
+        while writer.writable:
+            messages = subscriber.drain(BATCH_MAX_MESSAGES)
+            if not messages:
+                if subscriber.closed:
+                    self.done.set_result(None)
+                return
+            if self.mode.batch:
+                writer.write("[" + ",".join(map(encode, messages)) + "]")
+            else:
+                for message in messages:
+                    writer.write(encode(message))
+        self.flusher.mark(self, delayed=True)  # paused: look again after the delay
+
+    def fail(self, exc: BaseException) -> None:
+        if not self.done.done():
+            self.done.set_exception(exc)
+
+
+class _Flusher:
+    """Per event loop: writes every marked connection's frames from one callback —
+    batched ones :data:`BATCH_MAX_DELAY` after the first mark, others on the next
+    loop iteration."""
+
+    _by_loop: ClassVar[dict[asyncio.AbstractEventLoop, _Flusher]] = {}
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._delayed: dict[_Direct, None] = {}
+        self._soon: dict[_Direct, None] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._handle: asyncio.Handle | None = None
+        self.users = 0
+
+    @classmethod
+    def of(cls, loop: asyncio.AbstractEventLoop) -> _Flusher:
+        flusher = cls._by_loop.get(loop)
+        if flusher is None:
+            flusher = cls._by_loop[loop] = cls(loop)
+        return flusher
+
+    def mark(self, direct: _Direct, *, delayed: bool) -> None:
+        if delayed:
+            self._delayed[direct] = None
+            if self._timer is None:
+                delay = BATCH_MAX_DELAY if BATCH_MAX_DELAY > 0 else 0.005
+                self._timer = self._loop.call_later(delay, self._flush_delayed)
+        else:
+            self._soon[direct] = None
+            if self._handle is None:
+                self._handle = self._loop.call_soon(self._flush_soon)
+
+    def discard(self, direct: _Direct) -> None:
+        self._delayed.pop(direct, None)
+        self._soon.pop(direct, None)
+
+    def _flush_delayed(self) -> None:
+        self._timer = None
+        marked, self._delayed = self._delayed, {}
+        self._flush(marked)
+
+    def _flush_soon(self) -> None:
+        self._handle = None
+        marked, self._soon = self._soon, {}
+        self._flush(marked)
+
+    def _flush(self, marked: dict[_Direct, None]) -> None:
+        for direct in marked:
+            try:
+                direct.flush()
+            except Exception as exc:
+                direct.fail(exc)
+        self._forget_if_idle()
+
+    def release(self) -> None:
+        """A connection stopped using this flusher; forget it with the last one."""
+        self.users -= 1
+        self._forget_if_idle()
+
+    def _forget_if_idle(self) -> None:
+        idle = self.users <= 0 and not self._delayed and not self._soon
+        if idle and self._by_loop.get(self._loop) is self:
+            del self._by_loop[self._loop]
+
+
+async def _send_direct(subscription: HubSubscription, mode: _Mode, writer: _DirectWriter) -> None:
+    subscriber = subscription.subscriber
+    direct = _Direct(subscription, mode, writer)
+    direct.flusher.users += 1
+    subscriber.notify = direct.ready
+    try:
+        if subscriber.pending or subscriber.closed:
+            direct.ready()
+        await direct.done
+    finally:
+        subscriber.notify = None
+        direct.flusher.discard(direct)
+        direct.flusher.release()
 
 
 async def _receive(

@@ -34,6 +34,7 @@ class _Feed:
     """A subscription starts on a live stream; STATUS messages tell of changes."""
     applied: int = 0
     resyncs: int = field(default=0)
+    pending_resync: asyncio.Task[None] | None = None
 
 
 class OrderReports:
@@ -98,7 +99,10 @@ class OrderReports:
         account_id = feed.trading.kiwoom_account_id
         view = await self._orders.store.by_broker_order_no(account_id, message.order_no)
         if view is None:
-            return  # not ours yet (an unknown outcome): the snapshots will find it
+            # The fill overtook our record of the acknowledgement (or the submit's
+            # outcome is unknown): settle from snapshots once the dust has settled.
+            self._resync_soon(feed)
+            return
         increment = message.filled_quantity - view.broker_filled_quantity
         if increment <= 0:
             return  # already known
@@ -110,6 +114,16 @@ class OrderReports:
         )
         self._orders.ledger.invalidate(account_id)
 
+    def _resync_soon(self, feed: _Feed, delay: float = 0.5) -> None:
+        if feed.pending_resync is not None and not feed.pending_resync.done():
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            await self._resync(feed)
+
+        feed.pending_resync = asyncio.create_task(later())
+
     async def _resync(self, feed: _Feed) -> None:
         feed.resyncs += 1
         try:
@@ -118,6 +132,8 @@ class OrderReports:
             log.warning("resync of %s failed: %s", feed.trading.kiwoom_account_id, exc.code)
 
     async def _stop(self, feed: _Feed) -> None:
+        if feed.pending_resync is not None:
+            feed.pending_resync.cancel()
         if feed.task is not None:
             feed.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -1,0 +1,315 @@
+"""Order submission through the platform against direct Kiwoom calls.
+
+``quantum run`` (subprocess) with its built-in simulator (fixed clock inside a
+session, so the platform's session checks and the simulator agree) <- 100 users,
+each with its own SIMULATOR account and app key, placing limit BUYs at the lower
+limit (they rest) concurrently across users, N each. Once on SQLite, once on a
+throw-away PostgreSQL database (skipped with a note when 127.0.0.1:5432 is not
+reachable). Baseline: the same number of direct ``KiwoomClient.buy`` calls with
+the same keys against the same simulator.
+
+    python -m bench.orders [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import httpx
+
+from bench._harness import free_port, report
+from quantum.kiwoom.client import KiwoomClient
+from quantum.kiwoom.orders import OrderType
+from quantum.kiwoom.settings import KiwoomSettings
+
+ADMIN = ("bench-admin", "bench-admin-password")
+PASSWORD = "bench-user-password"
+SECRET = "bench-secret"
+CODE = "005930"
+SESSION_START = "2026-11-24T10:00:00+09:00"
+SINGLE = 50
+"""Orders of the sequential single-user run."""
+PG_ADMIN_DSN = os.environ.get("QTP_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@contextlib.contextmanager
+def platform_process(
+    data_dir: Path, database_url: str | None, simulator_port: int
+) -> Iterator[str]:
+    """``quantum run`` with the built-in simulator on ``simulator_port``."""
+    port = free_port()
+    config = data_dir / "simulator.json"
+    config.write_text(
+        json.dumps({"clock": "fixed", "start": SESSION_START, "rate_limit": {"per_second": 100000}})
+    )
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "QTP_SIMULATOR": "true",
+        "QTP_SIMULATOR_CONFIG": str(config),
+        "QTP_SIMULATOR_PORT": str(simulator_port),
+        "QTP_SIMULATOR_CLOCK": "fixed",
+        "QTP_SIMULATOR_START": SESSION_START,
+        "QTP_ADMIN_USERNAME": ADMIN[0],
+        "QTP_ADMIN_PASSWORD": ADMIN[1],
+        "QTP_LOGIN_LIMIT_PER_CLIENT": "100000/minute",
+        "QTP_RECONCILE_POLL_SECONDS": "0",
+        # setup creates 100 users: cheap password hashing (not what is measured)
+        "QTP_PASSWORD_TIME_COST": "1",
+        "QTP_PASSWORD_MEMORY_COST": "64",
+    }
+    for name in ("DATABASE_URL", "QTP_SIMULATOR_URL", "KIWOOM_ADAPTER_URL"):
+        env.pop(name, None)
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
+    command = [sys.executable, "-m", "quantum.cli", "run", "--port", str(port)]
+    command += ["--data-dir", str(data_dir)]
+    log = (data_dir / "platform.log").open("wb")
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError((data_dir / "platform.log").read_text()[-4000:])
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise TimeoutError("platform did not start")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+async def _json(answer: aiohttp.ClientResponse, *expected: int) -> Any:
+    body = await answer.json()
+    if answer.status not in expected:
+        raise RuntimeError(f"{answer.method} {answer.url}: {answer.status} {body}")
+    return body
+
+
+async def _login(session: aiohttp.ClientSession, username: str, password: str) -> dict[str, str]:
+    async with session.post(
+        "/api/v1/auth/login", json={"username": username, "password": password}
+    ) as answer:
+        body = await _json(answer, 200)
+    return {"Authorization": f"Bearer {body['accessToken']}"}
+
+
+async def _create(
+    session: aiohttp.ClientSession, admin: dict[str, str], username: str
+) -> tuple[dict[str, Any], str]:
+    async with session.post(
+        "/api/v1/admin/users", json={"username": username, "password": PASSWORD}, headers=admin
+    ) as answer:
+        user = await _json(answer, 201)
+    async with session.post(
+        "/api/v1/admin/kiwoom-accounts", json={"environment": "SIMULATOR"}, headers=admin
+    ) as answer:
+        account_id = (await _json(answer, 201))["kiwoomAccountId"]
+    return user, account_id
+
+
+async def setup_users(
+    session: aiohttp.ClientSession, users: int, run_id: str
+) -> list[tuple[dict[str, str], str]]:
+    """``users`` traders, each with a SIMULATOR account and its own app key:
+    [(headers, app_key)]."""
+    admin = await _login(session, *ADMIN)
+    gate = asyncio.Semaphore(10)
+    # ids (USER_nnn, KIWOOM_ACC_nnn) are allocated by counting: concurrent creates
+    # collide (409 account_exists), so creating is one at a time
+    creating = asyncio.Lock()
+
+    async def one(index: int) -> tuple[dict[str, str], str]:
+        async with gate:
+            username = f"bench{index:03d}"
+            async with creating:
+                user, account_id = await _create(session, admin, username)
+            async with session.put(
+                f"/api/v1/admin/kiwoom-accounts/{account_id}/assignment",
+                json={"userId": user["userId"]},
+                headers=admin,
+            ) as answer:
+                await _json(answer, 200)
+            headers = await _login(session, username, PASSWORD)
+            app_key = f"bench-{run_id}-{index:03d}"
+            async with session.put(
+                "/api/v1/kiwoom-accounts/me/credentials",
+                json={"clientId": app_key, "clientSecret": SECRET},
+                headers=headers,
+            ) as answer:
+                await _json(answer, 200)
+            return headers, app_key
+
+    return list(await asyncio.gather(*(one(i) for i in range(users))))
+
+
+async def platform_orders(
+    session: aiohttp.ClientSession, traders: list[dict[str, str]], each: int, price: int
+) -> tuple[list[float], float, int]:
+    """Every trader places ``each`` resting orders one after another, all traders at
+    once: (latencies ms, wall seconds, failures)."""
+    body = {
+        "stockCode": CODE,
+        "orderType": "LIMIT",
+        "orderSide": "BUY",
+        "quantity": 1,
+        "price": price,
+    }
+    failures = 0
+
+    async def trader(headers: dict[str, str]) -> list[float]:
+        nonlocal failures
+        seen = []
+        for _ in range(each):
+            started = time.perf_counter()
+            async with session.post("/api/v1/orders", json=body, headers=headers) as answer:
+                await answer.read()
+                ok = answer.status == 201
+            seen.append((time.perf_counter() - started) * 1000)
+            failures += not ok
+        return seen
+
+    started = time.perf_counter()
+    results = await asyncio.gather(*(trader(h) for h in traders))
+    wall = time.perf_counter() - started
+    return [ms for seen in results for ms in seen], wall, failures
+
+
+async def direct_orders(
+    sim_url: str, keys: list[str], each: int, price: int
+) -> tuple[list[float], float]:
+    """The same orders straight to the simulator with ``KiwoomClient`` (tokens
+    fetched before timing starts)."""
+    clients = [
+        KiwoomClient.from_settings(
+            KiwoomSettings.for_url(sim_url, key, SECRET, rate_limit_enabled=False)
+        )
+        for key in keys
+    ]
+    try:
+        await asyncio.gather(*(client.stock_info(CODE) for client in clients))  # tokens
+
+        async def caller(client: KiwoomClient) -> list[float]:
+            seen = []
+            for _ in range(each):
+                started = time.perf_counter()
+                await client.buy(CODE, 1, OrderType.LIMIT, price)
+                seen.append((time.perf_counter() - started) * 1000)
+            return seen
+
+        started = time.perf_counter()
+        results = await asyncio.gather(*(caller(c) for c in clients))
+        wall = time.perf_counter() - started
+    finally:
+        await asyncio.gather(*(client.aclose() for client in clients))
+    return [ms for seen in results for ms in seen], wall
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
+
+
+async def measure(base: str, sim_url: str, users: int, each: int, suffix: str) -> None:
+    run_id = secrets.token_hex(3)
+    connector = aiohttp.TCPConnector(limit=users * 2)
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as session:
+        traders = await setup_users(session, users, run_id)
+        async with session.get(f"/api/v1/stocks/{CODE}", headers=traders[0][0]) as answer:
+            lower = int((await _json(answer, 200))["lowerLimit"])
+        headers = [h for h, _ in traders]
+        # warm-up: one order per trader (token, ledger, order stream), not measured
+        await platform_orders(session, headers, 1, lower)
+        latencies, wall, failures = await platform_orders(session, headers, each, lower)
+        single, _, _ = await platform_orders(session, headers[:1], SINGLE, lower)
+    p50 = percentile(latencies, 50)
+    report(f"order_submit_p50_ms_{suffix}", p50, "ms")
+    report(f"order_submit_p99_ms_{suffix}", percentile(latencies, 99), "ms")
+    report(f"orders_per_s_{suffix}", len(latencies) / wall, "orders/s")
+    report(f"order_submit_failures_{suffix}", failures, "")
+
+    direct, direct_wall = await direct_orders(sim_url, [k for _, k in traders], each, lower)
+    direct_p50 = percentile(direct, 50)
+    report(f"direct_kiwoom_p50_ms_{suffix}", direct_p50, "ms")
+    report(f"direct_kiwoom_orders_per_s_{suffix}", len(direct) / direct_wall, "orders/s")
+    report(f"platform_overhead_p50_ms_{suffix}", p50 - direct_p50, "ms")
+    report(f"platform_overhead_ratio_{suffix}", p50 / direct_p50, "x")
+
+    # one user, one order at a time: the overhead without queueing
+    direct_single, _ = await direct_orders(sim_url, [traders[0][1]], SINGLE, lower)
+    single_p50, direct_single_p50 = percentile(single, 50), percentile(direct_single, 50)
+    report(f"single_user_order_submit_p50_ms_{suffix}", single_p50, "ms")
+    report(f"single_user_direct_kiwoom_p50_ms_{suffix}", direct_single_p50, "ms")
+    report(f"single_user_platform_overhead_p50_ms_{suffix}", single_p50 - direct_single_p50, "ms")
+
+
+def run_on(database_url: str | None, suffix: str, users: int, each: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        sim_port = free_port()
+        with platform_process(Path(folder), database_url, sim_port) as base:
+            asyncio.run(measure(base, f"http://127.0.0.1:{sim_port}", users, each, suffix))
+
+
+async def _pg(statement: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str | None]:
+    """A throw-away database's URL (dropped afterwards), or None if unreachable."""
+    name = f"qtp_bench_{secrets.token_hex(5)}"
+    try:
+        asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        print(f"note: PostgreSQL at {PG_ADMIN_DSN} not reachable ({exc!r}): skipped")
+        yield None
+        return
+    try:
+        yield f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
+    finally:
+        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="5 orders per user (default 30)")
+    parser.add_argument("--users", type=int, default=100)
+    args = parser.parse_args()
+    each = 5 if args.quick else 30
+    run_on(None, "sqlite", args.users, each)
+    with postgres_database() as url:
+        if url is not None:
+            run_on(url, "postgresql", args.users, each)
+
+
+if __name__ == "__main__":
+    main()
