@@ -72,6 +72,7 @@ class Platform:
         settings: PlatformSettings,
         *,
         migrate: bool = True,
+        supervise: bool = True,
         simulator_clock: Callable[[], datetime] | None = None,
     ) -> Platform:
         """``simulator_clock``: the time of a simulator given by ``QTP_SIMULATOR_URL``
@@ -161,14 +162,17 @@ class Platform:
             )
             if created:
                 log.info("created the first admin %r", settings.admin_username)
-        platform.supervisor.start()
+        if supervise:
+            platform.supervisor.start()
         return platform
 
     @classmethod
     @asynccontextmanager
     async def offline(cls, settings: PlatformSettings) -> AsyncIterator[Platform]:
         """The services without the simulator or a server (CLI maintenance)."""
-        platform = await cls.start(settings.model_copy(update={"simulator": False}))
+        platform = await cls.start(
+            settings.model_copy(update={"simulator": False}), supervise=False
+        )
         try:
             yield platform
         finally:

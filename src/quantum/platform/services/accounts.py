@@ -178,12 +178,30 @@ class AccountService:
         display_name: str | None = None,
         actor: str | None = None,
     ) -> AccountState:
-        if account_id is None:
-            async with self._sessions() as session:
-                count = await session.scalar(select(func.count()).select_from(KiwoomAccount))
-            account_id = f"KIWOOM_ACC_{int(count or 0) + 1:03d}"
-        elif not ACCOUNT_ID.fullmatch(account_id):
+        if account_id is not None and not ACCOUNT_ID.fullmatch(account_id):
             raise Unprocessable("kiwoomAccountId: 1-64 characters of letters, digits and _ . -")
+        chosen = account_id is not None
+        for attempt in range(20):
+            if not chosen:
+                async with self._sessions() as session:
+                    count = await session.scalar(select(func.count()).select_from(KiwoomAccount))
+                account_id = f"KIWOOM_ACC_{int(count or 0) + 1 + attempt:03d}"
+            assert account_id is not None
+            try:
+                await self._insert(account_id, environment, display_name, actor)
+                return await self.get(account_id)
+            except Conflict:
+                if chosen:
+                    raise
+        raise Conflict("could not allocate an account id; give one", code="account_exists")
+
+    async def _insert(
+        self,
+        account_id: str,
+        environment: AccountEnvironment,
+        display_name: str | None,
+        actor: str | None,
+    ) -> None:
         try:
             async with self._sessions.begin() as session:
                 session.add(
@@ -198,7 +216,6 @@ class AccountService:
                 )
         except IntegrityError:
             raise Conflict(f"Kiwoom account {account_id} exists", code="account_exists") from None
-        return await self.get(account_id)
 
     async def set_active(self, account_id: str, active: bool) -> AccountState:
         async with self._sessions.begin() as session:

@@ -121,7 +121,9 @@ def apply(view: OrderView | None, event: OrderEvent) -> OrderView:
         qty, price = int(d["fill_quantity"]), int(d["fill_price"])
         changes["filled_quantity"] = view.filled_quantity + qty
         changes["filled_amount"] = view.filled_amount + qty * price
-        if view.prior_state is not None:  # a fill while a cancel/modify is pending
+        if state.is_final:
+            changes["prior_state"] = None
+        elif view.prior_state is not None:  # a fill while a cancel/modify is pending
             changes["prior_state"] = OrderState.PARTIALLY_FILLED
         if d.get("broker_order_no") and view.broker_order_no is None:
             changes["broker_order_no"] = d["broker_order_no"]

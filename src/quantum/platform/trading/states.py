@@ -84,7 +84,6 @@ _TABLE: dict[tuple[OrderState | None, EventType], OrderState] = {
     (S.ACCEPTED, E.EXPIRED): S.EXPIRED,
     (S.PARTIALLY_FILLED, E.EXPIRED): S.EXPIRED,
     (S.ACCEPTED, E.MODIFIED): S.ACCEPTED,
-    (S.PENDING_MODIFY, E.MODIFIED): S.ACCEPTED,
 }
 for _state in _WORKING:
     _TABLE[(_state, E.PARTIALLY_FILLED)] = (
@@ -95,8 +94,15 @@ _TABLE[(S.PARTIALLY_FILLED, E.MODIFIED)] = S.PARTIALLY_FILLED
 
 TRANSITIONS: Final = MappingProxyType(_TABLE)
 
-RETURNS_TO_PRIOR: Final = frozenset({E.CANCEL_REJECTED, E.MODIFY_REJECTED})
-"""Events that undo a pending request: the order goes back to the state it had."""
+RETURNS_TO_PRIOR: Final = MappingProxyType(
+    {
+        E.CANCEL_REJECTED: frozenset({S.PENDING_CANCEL, S.PENDING_MODIFY}),
+        E.MODIFY_REJECTED: frozenset({S.PENDING_CANCEL, S.PENDING_MODIFY}),
+        E.MODIFIED: frozenset({S.PENDING_MODIFY}),
+    }
+)
+"""Events that end a pending request in the given states: the order goes back to
+the state it had before the request (accepted, or partially filled)."""
 
 
 class InvalidTransition(Exception):
@@ -110,10 +116,13 @@ def next_state(
     state: OrderState | None, event: EventType, prior: OrderState | None = None
 ) -> OrderState:
     """The state after ``event``; ``prior`` is the state before a pending request."""
-    if event in RETURNS_TO_PRIOR:
-        if state not in (S.PENDING_CANCEL, S.PENDING_MODIFY) or prior is None:
+    pending = RETURNS_TO_PRIOR.get(event)
+    if pending is not None and state in pending:
+        if prior is None:
             raise InvalidTransition(state, event)
         return prior
+    if event in (E.CANCEL_REJECTED, E.MODIFY_REJECTED):
+        raise InvalidTransition(state, event)
     found = TRANSITIONS.get((state, event))
     if found is None:
         raise InvalidTransition(state, event)
