@@ -274,6 +274,8 @@ async def test_token_of_disabled_or_deleted_user_is_rejected(harness: Harness) -
     assert patched.status_code == 200, patched.text
     async with harness.platform.sessions.begin() as session:
         await session.execute(delete(User).where(User.user_id == deleted["userId"]))
+    # deleted behind the platform's back: seen once the 1 s principal cache lapses
+    harness.platform.auth.forget(deleted["userId"])
 
     for pair in (disabled_pair, deleted_pair):
         await _assert_rejected(harness, _bearer(pair["accessToken"]), "invalid_token")

@@ -4,6 +4,7 @@ the user's app key pair sealed at rest and checked against Kiwoom before storing
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -106,11 +107,14 @@ class AccountService:
         broker: Broker,
         *,
         clock: Callable[[], datetime] = _utc_now,
+        trading_ttl: float = 2.0,
     ) -> None:
         self._sessions = sessions
         self.keyring = keyring
         self._broker = broker
         self._clock = clock
+        self._trading_ttl = trading_ttl
+        self._trading_cache: dict[str, tuple[Trading | None, float]] = {}
 
     # -- reading ------------------------------------------------------------------------
 
@@ -189,6 +193,7 @@ class AccountService:
             assert account_id is not None
             try:
                 await self._insert(account_id, environment, display_name, actor)
+                self._trading_cache.clear()
                 return await self.get(account_id)
             except Conflict:
                 if chosen:
@@ -223,6 +228,7 @@ class AccountService:
             if account is None:
                 raise NotFound(f"no Kiwoom account {account_id}", code="account_not_found")
             account.is_active = active
+        self._trading_cache.clear()
         return await self.get(account_id)
 
     async def assign(self, account_id: str, user_id: str, *, actor: str | None) -> AccountState:
@@ -244,6 +250,7 @@ class AccountService:
                     )
                 current = await session.get(AccountAssignment, account_id)
                 if current is not None and current.user_id == user_id:
+                    self._trading_cache.clear()
                     return await self.get(account_id)
                 if current is not None:
                     session.add(self._audit(account_id, current.user_id, "UNASSIGN", actor, now))
@@ -262,6 +269,7 @@ class AccountService:
             raise Conflict(
                 "the assignment changed concurrently; retry", code="assignment_conflict"
             ) from None
+        self._trading_cache.clear()
         return await self.get(account_id)
 
     async def unassign(self, account_id: str, *, actor: str | None) -> AccountState:
@@ -273,6 +281,7 @@ class AccountService:
                 raise NotFound(f"account {account_id} is not assigned", code="not_assigned")
             session.add(self._audit(account_id, current.user_id, "UNASSIGN", actor, self._clock()))
             await session.delete(current)
+        self._trading_cache.clear()
         return await self.get(account_id)
 
     @staticmethod
@@ -316,10 +325,22 @@ class AccountService:
             account.app_secret_sealed = secret.blob
             account.key_fingerprint = credentials.fingerprint
             account.credentials_updated_at = self._clock()
+        self._trading_cache.clear()
         return await self.get(account_id)
 
     async def trading(self, user_id: str) -> Trading | None:
-        """The user's account and decrypted key pair; None without stored credentials."""
+        """The user's account and decrypted key pair; None without stored credentials.
+        Kept for ``trading_ttl`` seconds (changes made here apply at once; those made
+        by another instance within that time)."""
+        cached = self._trading_cache.get(user_id)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        trading = await self._load_trading(user_id)
+        if self._trading_ttl > 0:
+            self._trading_cache[user_id] = (trading, time.monotonic() + self._trading_ttl)
+        return trading
+
+    async def _load_trading(self, user_id: str) -> Trading | None:
         async with self._sessions() as session:
             account = await session.scalar(
                 select(KiwoomAccount)

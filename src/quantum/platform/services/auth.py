@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -62,7 +63,12 @@ class AuthService:
         *,
         refresh_ttl: timedelta = timedelta(days=14),
         clock: Callable[[], datetime] = _utc_now,
+        principal_ttl: float = 1.0,
     ) -> None:
+        """``principal_ttl``: how long a user's role and status are trusted without a
+        query (changes made here apply at once; other instances within this time)."""
+        self._principal_ttl = principal_ttl
+        self._principals: dict[str, tuple[Principal, float]] = {}
         self._sessions = sessions
         self._passwords = passwords
         self._codec = codec
@@ -153,6 +159,9 @@ class AuthService:
             raise Unauthorized(
                 f"access token rejected ({exc.reason})", code="invalid_token"
             ) from None
+        cached = self._principals.get(claims.user_id)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
         async with self._sessions() as session:
             user = await session.get(User, claims.user_id)
         if user is None or not user.is_active:
@@ -160,4 +169,11 @@ class AuthService:
             raise Unauthorized(
                 "access token rejected (user disabled or gone)", code="invalid_token"
             )
-        return Principal(user.user_id, user.username, Role(user.role))
+        principal = Principal(user.user_id, user.username, Role(user.role))
+        if self._principal_ttl > 0:
+            self._principals[user.user_id] = (principal, time.monotonic() + self._principal_ttl)
+        return principal
+
+    def forget(self, user_id: str) -> None:
+        """Drop the cached state of a user whose role or status just changed."""
+        self._principals.pop(user_id, None)
