@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit integration bench clean simulator web web-test
+.PHONY: run test lint typecheck unit integration bench clean simulator web web-test e2e-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,16 @@ web-test:
 		cd web && npm ci --no-audit --no-fund && npm run check && npm test -- --run; \
 	else echo "warning: npm not found; skipping the web dashboard tests" >&2; fi
 
+# The browser tests (tests/e2e) drive Debian's chromium through Playwright (no browser
+# download); installed here as root, else they are skipped with a warning.
+e2e-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get install -y chromium || { apt-get update && apt-get install -y chromium; } || \
+			echo "WARNING: apt-get install -y chromium failed: the browser tests (tests/e2e) will be SKIPPED" >&2; \
+		else echo "WARNING: /usr/bin/chromium is missing (not root, no apt-get): the browser tests (tests/e2e) will be SKIPPED; install it: sudo apt-get install -y chromium" >&2; fi; \
+	fi
+
 simulator: $(STAMP)
 	$(BIN)/quantum simulator
 
@@ -42,7 +52,7 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest tests/integration -q
 
-test: $(STAMP)
+test: $(STAMP) web e2e-deps
 	bash scripts/services.sh
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/ruff format --check src tests bench examples

@@ -1,9 +1,10 @@
 """Order submission through the platform against direct Kiwoom calls.
 
-``quantum run`` (subprocess) with its built-in simulator (fixed clock inside a
-session, so the platform's session checks and the simulator agree) <- 100 users,
-each with its own SIMULATOR account and app key, placing limit BUYs at the lower
-limit (they rest) concurrently across users, N each. Once on SQLite, once on a
+simulator (subprocess, fixed clock inside a session; the platform follows its
+clock) <- ``quantum run`` (subprocess) <- 100 users, each with its own SIMULATOR
+account and app key, placing limit BUYs at the lower limit (they rest), N each,
+one every 250 ms per user: under Kiwoom's 5 orders/s per app key, which the
+platform's client enforces, so latency is the platform's and not the limiter's. Once on SQLite, once on a
 throw-away PostgreSQL database (skipped with a note when 127.0.0.1:5432 is not
 reachable). Baseline: the same number of direct ``KiwoomClient.buy`` calls with
 the same keys against the same simulator.
@@ -16,8 +17,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
+import random
 import secrets
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from typing import Any
 import aiohttp
 import httpx
 
-from bench._harness import free_port, report
+from bench._harness import free_port, report, simulator_process
 from quantum.kiwoom.client import KiwoomClient
 from quantum.kiwoom.orders import OrderType
 from quantum.kiwoom.settings import KiwoomSettings
@@ -40,29 +41,21 @@ PASSWORD = "bench-user-password"
 SECRET = "bench-secret"
 CODE = "005930"
 SESSION_START = "2026-11-24T10:00:00+09:00"
+INTERVAL = 0.25
+"""Seconds between one user's orders: 4/s, under Kiwoom's 5/s per app key."""
 SINGLE = 50
 """Orders of the sequential single-user run."""
 PG_ADMIN_DSN = os.environ.get("QTP_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 @contextlib.contextmanager
-def platform_process(
-    data_dir: Path, database_url: str | None, simulator_port: int
-) -> Iterator[str]:
-    """``quantum run`` with the built-in simulator on ``simulator_port``."""
+def platform_process(data_dir: Path, database_url: str | None, simulator_url: str) -> Iterator[str]:
+    """``quantum run`` for SIMULATOR accounts on ``simulator_url``."""
     port = free_port()
-    config = data_dir / "simulator.json"
-    config.write_text(
-        json.dumps({"clock": "fixed", "start": SESSION_START, "rate_limit": {"per_second": 100000}})
-    )
     env = {
         **os.environ,
         "PYTHONUNBUFFERED": "1",
-        "QTP_SIMULATOR": "true",
-        "QTP_SIMULATOR_CONFIG": str(config),
-        "QTP_SIMULATOR_PORT": str(simulator_port),
-        "QTP_SIMULATOR_CLOCK": "fixed",
-        "QTP_SIMULATOR_START": SESSION_START,
+        "QTP_SIMULATOR_URL": simulator_url,
         "QTP_ADMIN_USERNAME": ADMIN[0],
         "QTP_ADMIN_PASSWORD": ADMIN[1],
         "QTP_LOGIN_LIMIT_PER_CLIENT": "100000/minute",
@@ -71,7 +64,7 @@ def platform_process(
         "QTP_PASSWORD_TIME_COST": "1",
         "QTP_PASSWORD_MEMORY_COST": "64",
     }
-    for name in ("DATABASE_URL", "QTP_SIMULATOR_URL", "KIWOOM_ADAPTER_URL"):
+    for name in ("DATABASE_URL", "KIWOOM_ADAPTER_URL"):
         env.pop(name, None)
     if database_url is not None:
         env["DATABASE_URL"] = database_url
@@ -137,9 +130,7 @@ async def setup_users(
     [(headers, app_key)]."""
     admin = await _login(session, *ADMIN)
     gate = asyncio.Semaphore(10)
-    # ids (USER_nnn, KIWOOM_ACC_nnn) are allocated by counting: concurrent creates
-    # collide (409 account_exists), so creating is one at a time
-    creating = asyncio.Lock()
+    creating = asyncio.Lock()  # account ids are numbered in order: create one at a time
 
     async def one(index: int) -> tuple[dict[str, str], str]:
         async with gate:
@@ -182,7 +173,9 @@ async def platform_orders(
     async def trader(headers: dict[str, str]) -> list[float]:
         nonlocal failures
         seen = []
+        pace = Pacer()
         for _ in range(each):
+            await pace.next()
             started = time.perf_counter()
             async with session.post("/api/v1/orders", json=body, headers=headers) as answer:
                 await answer.read()
@@ -213,7 +206,9 @@ async def direct_orders(
 
         async def caller(client: KiwoomClient) -> list[float]:
             seen = []
+            pace = Pacer()
             for _ in range(each):
+                await pace.next()
                 started = time.perf_counter()
                 await client.buy(CODE, 1, OrderType.LIMIT, price)
                 seen.append((time.perf_counter() - started) * 1000)
@@ -225,6 +220,18 @@ async def direct_orders(
     finally:
         await asyncio.gather(*(client.aclose() for client in clients))
     return [ms for seen in results for ms in seen], wall
+
+
+class Pacer:
+    """One order every ``INTERVAL`` per user (a random phase each, so users do not
+    send in lock-step); a slow answer delays only that user's next order."""
+
+    def __init__(self) -> None:
+        self._next = time.perf_counter() + random.uniform(0, INTERVAL)
+
+    async def next(self) -> None:
+        await asyncio.sleep(max(0.0, self._next - time.perf_counter()))
+        self._next = max(self._next, time.perf_counter()) + INTERVAL
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -267,10 +274,10 @@ async def measure(base: str, sim_url: str, users: int, each: int, suffix: str) -
 
 
 def run_on(database_url: str | None, suffix: str, users: int, each: int) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        sim_port = free_port()
-        with platform_process(Path(folder), database_url, sim_port) as base:
-            asyncio.run(measure(base, f"http://127.0.0.1:{sim_port}", users, each, suffix))
+    config = {"clock": "fixed", "start": SESSION_START, "rate_limit": {"per_second": 100000}}
+    with tempfile.TemporaryDirectory() as folder, simulator_process(config) as sim_url:
+        with platform_process(Path(folder), database_url, sim_url) as base:
+            asyncio.run(measure(base, sim_url, users, each, suffix))
 
 
 async def _pg(statement: str) -> None:
@@ -301,10 +308,10 @@ def postgres_database() -> Iterator[str | None]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="5 orders per user (default 30)")
+    parser.add_argument("--quick", action="store_true", help="8 orders per user (default 40)")
     parser.add_argument("--users", type=int, default=100)
     args = parser.parse_args()
-    each = 5 if args.quick else 30
+    each = 8 if args.quick else 40
     run_on(None, "sqlite", args.users, each)
     with postgres_database() as url:
         if url is not None:

@@ -3,7 +3,7 @@ soon the market page shows a quote, in headless Chromium against a real platform
 
     python -m bench.web [--quick]
 
-``web_js_kb_gzip``: every ``web/dist/assets/*.js`` gzipped at level 9, summed
+``web_js_kb_gzip``: every ``web/dist/assets/*.js`` (or ``$QTP_WEB_DIST``'s) gzipped at level 9, summed
 (the lazy admin chunk included). ``market_page_ready_ms``: a signed-in tab (tokens
 in sessionStorage, as ``web/src/api/tokens.ts`` keeps them) opens
 ``/market/005930``; navigation start to the quote price on screen (median).
@@ -35,9 +35,9 @@ from typing import Any
 import httpx
 
 from bench._harness import free_port, report
+from quantum.platform.web import default_dist
 
 ROOT = Path(__file__).resolve().parents[1]
-WEB_DIST = ROOT / "web" / "dist"
 DEMO_TRADER = ("demo", "demo-trader-1")
 DEMO_ADMIN = ("admin", "demo-admin-1")
 DEMO_ACCOUNT = "KIWOOM_ACC_DEMO"
@@ -58,7 +58,8 @@ def chromium_path() -> str | None:
 
 
 def web_built() -> bool:
-    return (WEB_DIST / "index.html").is_file()
+    """The dist folder the platform serves (``web/dist`` or ``QTP_WEB_DIST``) is built."""
+    return (default_dist() / "index.html").is_file()
 
 
 @contextlib.contextmanager
@@ -124,7 +125,8 @@ def login(base: str, username: str, password: str) -> dict[str, Any]:
     return tokens
 
 
-def js_gzip_bytes(dist: Path = WEB_DIST) -> int:
+def js_gzip_bytes(dist: Path | None = None) -> int:
+    dist = dist or default_dist()
     total = 0
     for path in sorted((dist / "assets").glob("*.js")):
         total += len(gzip.compress(path.read_bytes(), compresslevel=9))
@@ -148,7 +150,9 @@ READY_SCRIPT = """() => {
 }"""
 
 
-def measure_market_page(base: str, tokens: dict[str, Any], runs: int) -> tuple[list[float], list[float]]:
+def measure_market_page(
+    base: str, tokens: dict[str, Any], runs: int
+) -> tuple[list[float], list[float]]:
     """``runs`` cold loads (fresh context, no HTTP cache) of ``/market/005930`` by a
     signed-in tab: ms to the quote price, ms to first contentful paint."""
     from playwright.sync_api import sync_playwright

@@ -22,9 +22,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Error, Page, sync_playwright
-
 from bench.web import CHROMIUM_ARGS, chromium_path, demo_platform, web_built
+from playwright.sync_api import Browser, ConsoleMessage, Error, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output" / "e2e"
@@ -39,9 +38,14 @@ def _skip(reason: str) -> None:
 def platform_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of the demo platform (one per session)."""
     if chromium_path() is None:
-        _skip("no /usr/bin/chromium (make test installs it as root: apt-get install -y chromium)")
+        _skip(
+            "no chromium at $QTP_CHROMIUM or /usr/bin/chromium "
+            "(make test installs it as root: apt-get install -y chromium)"
+        )
     if not web_built():
-        _skip("web/dist is not built (make web, or cd web && npm ci && npm run build)")
+        _skip(
+            "web/dist (or $QTP_WEB_DIST) is not built: make web, or cd web && npm ci && npm run build"
+        )
     data_dir = tmp_path_factory.mktemp("e2e-platform")
     with demo_platform(data_dir, log_path=OUTPUT / "platform.log") as base:
         yield base
@@ -60,6 +64,27 @@ def browser(platform_url: str) -> Iterator[Browser]:
 @dataclass
 class BrowserErrors:
     messages: list[str] = field(default_factory=list)
+    reported: int = 0
+
+    def fail_on_new(self, when: str) -> None:
+        fresh = self.messages[self.reported :]
+        self.reported = len(self.messages)
+        if fresh:
+            pytest.fail(f"the browser reported errors {when}:\n" + "\n".join(fresh), pytrace=False)
+
+
+BROWSER_ERRORS = pytest.StashKey[BrowserErrors]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A test whose page logged an error fails (a failure of the test itself, not of
+    its teardown), unless it already failed on its own."""
+    result = yield
+    errors = item.stash.get(BROWSER_ERRORS, None)
+    if errors is not None:
+        errors.fail_on_new("during the test")
+    return result
 
 
 @pytest.fixture
@@ -73,6 +98,7 @@ def page(browser: Browser, platform_url: str, request: pytest.FixtureRequest) ->
     context.set_default_timeout(15_000)
     tab = context.new_page()
     errors = BrowserErrors()
+    request.node.stash[BROWSER_ERRORS] = errors
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error":
@@ -95,8 +121,7 @@ def page(browser: Browser, platform_url: str, request: pytest.FixtureRequest) ->
             tab.screenshot(path=str(OUTPUT / f"{name}.png"), full_page=True)
         finally:
             context.close()
-    if errors.messages:
-        pytest.fail("the browser reported errors:\n" + "\n".join(errors.messages), pytrace=False)
+    errors.fail_on_new("(after the test body, before its teardown)")
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,8 @@ import secrets
 import time
 
 import httpx
-from playwright.sync_api import Page, expect
-
 from bench.web import DEMO_ADMIN, DEMO_TRADER, login
+from playwright.sync_api import Page, Request, expect
 
 STOCK = "005930"
 LIVE_WAIT_MS = 20_000
@@ -102,8 +101,13 @@ def test_ticket_refuses_an_off_tick_price(page: Page, api: httpx.Client) -> None
     open_stock(page)
     upper = number(page.get_by_test_id("quote-upper-limit").inner_text())
     assert upper % 100 == 0, upper  # 005930 trades in 100-won ticks (50,000-200,000)
-    requests: list[str] = []
-    page.on("request", lambda r: r.method == "POST" and requests.append(r.url))
+    posts: list[str] = []
+
+    def on_request(request: Request) -> None:
+        if request.method == "POST":
+            posts.append(request.url)
+
+    page.on("request", on_request)
     page.get_by_test_id("ticket-order-type").select_option("LIMIT")
     page.get_by_test_id("ticket-quantity").fill("1")
     page.get_by_test_id("ticket-price").fill(str(upper - 50))
@@ -111,7 +115,7 @@ def test_ticket_refuses_an_off_tick_price(page: Page, api: httpx.Client) -> None
     expect(page.get_by_test_id("ticket-price-error")).to_be_visible()
     expect(page.get_by_test_id("ticket-result")).to_have_count(0)
     page.wait_for_timeout(500)  # give a (wrong) submit the time to leave
-    assert not [url for url in requests if "/api/v1/orders" in url]
+    assert not [url for url in posts if "/api/v1/orders" in url]
     after = api.get("/api/v1/orders", params={"size": 1}, headers=headers).json()["total"]
     assert after == before
 
@@ -170,7 +174,11 @@ def test_portfolio_grows_after_a_fill(page: Page) -> None:
 
 def test_admin_assigns_an_account_and_sees_usage(page: Page) -> None:
     suffix = secrets.token_hex(3).upper()
-    user_id, username, account_id = f"USER_E2E_{suffix}", f"e2e-{suffix.lower()}", f"E2E_ACC_{suffix}"
+    user_id, username, account_id = (
+        f"USER_E2E_{suffix}",
+        f"e2e-{suffix.lower()}",
+        f"E2E_ACC_{suffix}",
+    )
     sign_in(page, *DEMO_ADMIN, role="ADMIN")
     page.get_by_test_id("nav-admin").click()
 

@@ -161,7 +161,9 @@ class InProcessBroker:
 
     async def quote(self, stock_code: str, credentials: Credentials | None = None) -> Quote:
         code = check_stock_code(stock_code)
-        key = (self.registry.fingerprint(credentials), code)
+        # a quote is the same for every key on one host: share it (the host follows
+        # from the environment); without credentials, the configured key's host
+        key = (credentials.environment.value if credentials else "default", code)
 
         async def call(client: KiwoomClient) -> Quote:
             return convert.quote(await client.stock_info(code), self._clock())

@@ -18,7 +18,11 @@ from quantum.platform.brokerage import build_broker
 from quantum.platform.bus import Bus, InProcessBus
 from quantum.platform.db.engine import create_engine, session_factory
 from quantum.platform.db.migrate import upgrade
-from quantum.platform.embedded import EmbeddedSimulator, simulator_config
+from quantum.platform.embedded import (
+    EmbeddedSimulator,
+    follow_simulator_clock,
+    simulator_config,
+)
 from quantum.platform.market.service import MarketService
 from quantum.platform.security.crypto import Keyring, load_or_create_keyring
 from quantum.platform.security.jwt_tokens import JwtCodec, load_or_create_jwt_secret
@@ -102,6 +106,8 @@ class Platform:
             simulator = EmbeddedSimulator.start(simulator_config(settings))
             simulator_url = simulator.url
             simulator_clock = simulator.clock
+        elif simulator_url is not None and simulator_clock is None:
+            simulator_clock = follow_simulator_clock(simulator_url)
             log.info("built-in simulator on %s", simulator_url)
         usage = UsageRecorder(
             sessions,

@@ -8,8 +8,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import httpx
 import uvicorn
 
 from quantum.platform.settings import PlatformSettings
@@ -74,3 +75,22 @@ class EmbeddedSimulator:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+def follow_simulator_clock(url: str, timeout: float = 5.0) -> Callable[[], datetime] | None:
+    """The clock of a simulator running elsewhere (``QTP_SIMULATOR_URL``), read once from
+    its control endpoint and then followed locally: real and fast clocks run on from
+    the offset, a fixed clock stays where it was read. None when the host has no
+    control endpoint (any other Kiwoom-compatible server): then the wall clock."""
+    try:
+        answer = httpx.get(f"{url.rstrip('/')}/_sim/state", timeout=timeout)
+        clock = answer.json()["clock"]
+        sim_now = datetime.fromisoformat(clock["now"])
+        mode, speed = str(clock["mode"]), float(clock.get("speed", 1.0))
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return None
+    anchor = time.monotonic()
+    if mode == "fixed":
+        return lambda: sim_now
+    rate = speed if mode == "fast" else 1.0
+    return lambda: sim_now + timedelta(seconds=(time.monotonic() - anchor) * rate)

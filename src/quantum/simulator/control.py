@@ -82,7 +82,11 @@ async def state(request: Request) -> Response:
     return _json(
         {
             "mode": sim.config.mode.value,
-            "clock": {"mode": sim.clock.mode.value, "now": sim.clock.now().isoformat()},
+            "clock": {
+                "mode": sim.clock.mode.value,
+                "now": sim.clock.now().isoformat(),
+                "speed": sim.clock.speed,
+            },
             "tokens_issued": dict(sim.tokens.issued),
             "token_requests": dict(sim.tokens.requests),
             "requests": dict(sim.requests),

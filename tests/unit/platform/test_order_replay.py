@@ -54,10 +54,7 @@ class Model:
 def _allowed(model: Model) -> list[EventType]:
     """Events the table allows now, minus fills that cannot happen (nothing left)."""
     found = [event for (state, event) in TRANSITIONS if state == model.state]
-    if model.state is S.PENDING_CANCEL:
-        found.append(E.CANCEL_REJECTED)
-    if model.state is S.PENDING_MODIFY:
-        found.append(E.MODIFY_REJECTED)
+    found += [event for event, states in RETURNS_TO_PRIOR.items() if model.state in states]
     if model.remaining < 2:
         found = [e for e in found if e is not E.PARTIALLY_FILLED]
     if model.remaining < 1:
@@ -101,7 +98,7 @@ def _event_data(draw: st.DrawFn, model: Model, event: EventType) -> dict[str, An
 
 def _advance(model: Model, event: EventType, data: dict[str, Any]) -> None:
     """Mirror of the projection's bookkeeping that matters for legality."""
-    if event in RETURNS_TO_PRIOR:
+    if model.state in RETURNS_TO_PRIOR.get(event, ()):
         model.state, model.prior = model.prior, None
     else:
         new_state = TRANSITIONS[(model.state, event)]
@@ -112,7 +109,9 @@ def _advance(model: Model, event: EventType, data: dict[str, Any]) -> None:
         model.state = new_state
     if event in (E.PARTIALLY_FILLED, E.FILLED):
         model.filled += int(data["fill_quantity"])
-        if model.prior is not None:
+        if model.state in (S.FILLED,):
+            model.prior = None
+        elif model.prior is not None:
             model.prior = S.PARTIALLY_FILLED
         if data.get("broker_order_no") and model.broker_no is None:
             model.broker_no = data["broker_order_no"]
@@ -178,9 +177,7 @@ def _check_invariants(view: OrderView) -> None:
         assert view.filled_quantity == view.quantity, view
     if view.state in (S.PENDING_CANCEL, S.PENDING_MODIFY):
         assert view.prior_state is not None, view
-    elif not view.state.is_final:
-        # (a final view may keep a stale prior_state: FILLED while a cancel or
-        # modify was pending leaves it set; harmless, nothing follows a final state)
+    else:
         assert view.prior_state is None, view
 
 
