@@ -275,9 +275,12 @@ async def measure(base: str, sim_url: str, users: int, each: int, suffix: str) -
 
 def run_on(database_url: str | None, suffix: str, users: int, each: int) -> None:
     config = {"clock": "fixed", "start": SESSION_START, "rate_limit": {"per_second": 100000}}
-    with tempfile.TemporaryDirectory() as folder, simulator_process(config) as sim_url:
-        with platform_process(Path(folder), database_url, sim_url) as base:
-            asyncio.run(measure(base, sim_url, users, each, suffix))
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        simulator_process(config) as sim_url,
+        platform_process(Path(folder), database_url, sim_url) as base,
+    ):
+        asyncio.run(measure(base, sim_url, users, each, suffix))
 
 
 async def _pg(statement: str) -> None:
