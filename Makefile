@@ -23,7 +23,7 @@ web:
 
 web-test:
 	@if command -v npm >/dev/null 2>&1; then \
-		cd web && npm ci --no-audit --no-fund && npm run check && npm test -- --run; \
+		cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run check && npm test -- --run; \
 	else echo "warning: npm not found; skipping the web dashboard tests" >&2; fi
 
 # The browser tests (tests/e2e) drive Debian's chromium through Playwright (no browser
@@ -40,8 +40,8 @@ simulator: $(STAMP)
 	$(BIN)/quantum simulator
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests bench examples scripts
+	$(BIN)/ruff format --check src tests bench examples scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -54,8 +54,8 @@ integration: $(STAMP)
 
 test: $(STAMP) web e2e-deps
 	bash scripts/services.sh
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests bench examples scripts
+	$(BIN)/ruff format --check src tests bench examples scripts
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 	$(MAKE) web-test
@@ -63,6 +63,10 @@ test: $(STAMP) web e2e-deps
 bench: $(STAMP)
 	$(BIN)/python -m bench.simulator --quick
 	$(BIN)/python -m bench.tokens --quick
+	$(BIN)/python -m bench.kiwoom_client --quick
+	$(BIN)/python -m bench.fanout --quick
+	$(BIN)/python -m bench.orders --quick
+	$(BIN)/python -m bench.web --quick
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
