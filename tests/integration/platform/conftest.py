@@ -11,13 +11,15 @@ from typing import Any
 import httpx
 import pytest
 from tests.integration.platform.databases import database
-from tests.integration.simulator.conftest import RunningSimulator, StartSimulator
+from tests.integration.simulator.conftest import (  # noqa: F401  (fixtures)
+    RunningSimulator,
+    StartSimulator,
+    start_simulator,
+)
 
 from quantum.platform.app import create_platform_app
 from quantum.platform.core import Platform
 from quantum.platform.settings import PlatformSettings
-
-pytest_plugins = ["tests.integration.simulator.conftest"]
 
 ADMIN_USERNAME = "root-admin"
 ADMIN_PASSWORD = "admin-password-1"
@@ -107,7 +109,9 @@ StartHarness = Callable[..., Awaitable[Harness]]
 
 @pytest.fixture
 async def start_harness(
-    database_url: str, start_simulator: StartSimulator, tmp_path: Path
+    database_url: str,
+    start_simulator: StartSimulator,  # noqa: F811
+    tmp_path: Path,
 ) -> AsyncIterator[StartHarness]:
     """``await start_harness(simulator={...}, **settings)``: the platform on the test's
     database and a simulator started with those overrides."""
