@@ -69,3 +69,53 @@ def report(name: str, value: float, unit: str) -> None:
         print(f"{name}: {value:.0f} {unit}", flush=True)
     else:
         print(f"{name}: {value:.2f} {unit}", flush=True)
+
+
+PLATFORM_ENV_CLEARED = ("DATABASE_URL", "KIWOOM_ADAPTER_URL", "QTP_SIMULATOR_URL", "QTP_SIMULATOR")
+"""Variables of the caller's shell that would change what a benchmark measures."""
+
+
+@contextlib.contextmanager
+def platform_process(
+    data_dir: Path,
+    env: dict[str, str],
+    *,
+    demo: bool = False,
+    log_path: Path | None = None,
+    ready_timeout: float = 90.0,
+) -> Iterator[str]:
+    """``quantum run`` on a free loopback port with ``env`` on top of a cleaned
+    environment; yields its base URL once ``/health`` answers. Output goes to
+    ``log_path`` (default: discarded)."""
+    port = free_port()
+    full_env = {k: v for k, v in os.environ.items() if k not in PLATFORM_ENV_CLEARED}
+    full_env.update({"PYTHONUNBUFFERED": "1", **env})
+    command = [sys.executable, "-m", "quantum.cli", "run", "--port", str(port)]
+    command += ["--data-dir", str(data_dir), *(["--demo"] if demo else [])]
+    with contextlib.ExitStack() as stack:
+        output: Any = subprocess.DEVNULL
+        if log_path is not None:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            output = stack.enter_context(log_path.open("wb"))
+        process = subprocess.Popen(command, env=full_env, stdout=output, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + ready_timeout
+            while True:
+                if process.poll() is not None:
+                    tail = log_path.read_text(errors="replace")[-4000:] if log_path else ""
+                    raise RuntimeError(f"the platform exited early ({process.returncode}):\n{tail}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the platform did not answer /health in {ready_timeout} s")
+                time.sleep(0.1)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)

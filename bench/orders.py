@@ -20,8 +20,6 @@ import contextlib
 import os
 import random
 import secrets
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -29,9 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import httpx
 
-from bench._harness import free_port, report, simulator_process
+from bench._harness import platform_process, report, simulator_process
 from quantum.kiwoom.client import KiwoomClient
 from quantum.kiwoom.orders import OrderType
 from quantum.kiwoom.settings import KiwoomSettings
@@ -48,13 +45,9 @@ SINGLE = 50
 PG_ADMIN_DSN = os.environ.get("QTP_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-@contextlib.contextmanager
-def platform_process(data_dir: Path, database_url: str | None, simulator_url: str) -> Iterator[str]:
+def platform_env(database_url: str | None, simulator_url: str) -> dict[str, str]:
     """``quantum run`` for SIMULATOR accounts on ``simulator_url``."""
-    port = free_port()
     env = {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
         "QTP_SIMULATOR_URL": simulator_url,
         "QTP_ADMIN_USERNAME": ADMIN[0],
         "QTP_ADMIN_PASSWORD": ADMIN[1],
@@ -64,34 +57,9 @@ def platform_process(data_dir: Path, database_url: str | None, simulator_url: st
         "QTP_PASSWORD_TIME_COST": "1",
         "QTP_PASSWORD_MEMORY_COST": "64",
     }
-    for name in ("DATABASE_URL", "KIWOOM_ADAPTER_URL"):
-        env.pop(name, None)
     if database_url is not None:
         env["DATABASE_URL"] = database_url
-    command = [sys.executable, "-m", "quantum.cli", "run", "--port", str(port)]
-    command += ["--data-dir", str(data_dir)]
-    log = (data_dir / "platform.log").open("wb")
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError((data_dir / "platform.log").read_text()[-4000:])
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise TimeoutError("platform did not start")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    return env
 
 
 async def _json(answer: aiohttp.ClientResponse, *expected: int) -> Any:
@@ -278,7 +246,11 @@ def run_on(database_url: str | None, suffix: str, users: int, each: int) -> None
     with (
         tempfile.TemporaryDirectory() as folder,
         simulator_process(config) as sim_url,
-        platform_process(Path(folder), database_url, sim_url) as base,
+        platform_process(
+            Path(folder),
+            platform_env(database_url, sim_url),
+            log_path=Path(folder) / "platform.log",
+        ) as base,
     ):
         asyncio.run(measure(base, sim_url, users, each, suffix))
 

@@ -12,57 +12,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import os
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import httpx
 
-from bench._harness import free_port, report, simulator_process
+from bench._harness import platform_process, report, simulator_process
 
 ADMIN = ("bench-admin", "bench-admin-password")
 TRADER = ("bench-trader", "bench-trader-password")
 APP_KEY = "bench-app-key-0001"
 
 
-@contextlib.contextmanager
-def platform_process(data_dir: Path, simulator_url: str) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
+def platform_env(simulator_url: str) -> dict[str, str]:
+    return {
         "QTP_SIMULATOR_URL": simulator_url,
         "QTP_ADMIN_USERNAME": ADMIN[0],
         "QTP_ADMIN_PASSWORD": ADMIN[1],
         "QTP_LOGIN_LIMIT_PER_CLIENT": "1000/minute",
     }
-    env.pop("DATABASE_URL", None)
-    command = [sys.executable, "-m", "quantum.cli", "run", "--port", str(port)]
-    command += ["--data-dir", str(data_dir)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(process.stderr.read().decode() if process.stderr else "")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise TimeoutError("platform did not start")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(20)
 
 
 def login(client: httpx.Client, username: str, password: str) -> dict[str, str]:
@@ -167,7 +138,7 @@ def main() -> None:
     config = {"rate_limit": {"per_second": 5}}
     with simulator_process(config) as simulator_url, tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)
-        with platform_process(data_dir, simulator_url) as base:
+        with platform_process(data_dir, platform_env(simulator_url)) as base:
             prepare(base)
         issuances: list[int] = []
         latencies: list[float] = []
@@ -176,7 +147,7 @@ def main() -> None:
         for _ in range(rounds):
             with sqlite3.connect(data_dir / "quantum.db") as db:
                 db.execute("DELETE FROM kiwoom_tokens")
-            with platform_process(data_dir, simulator_url) as base:
+            with platform_process(data_dir, platform_env(simulator_url)) as base:
                 before = token_requests(simulator_url)
                 round_latencies, round_failures = asyncio.run(burst(base, args.requests))
                 issuances.append(token_requests(simulator_url) - before)

@@ -24,17 +24,14 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench._harness import free_port, report
+from bench._harness import platform_process, report
 from quantum.platform.web import default_dist
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,53 +63,19 @@ def web_built() -> bool:
 def demo_platform(
     data_dir: Path, log_path: Path | None = None, ready_timeout: float = 90.0
 ) -> Iterator[str]:
-    """``quantum run --demo`` on a free loopback port with the built-in simulator on
-    a simulated Tuesday 10:00 KST (real-time clock); yields its base URL once
-    ``/health`` answers. Output goes to ``log_path`` (default: discarded)."""
-    port = free_port()
+    """``quantum run --demo`` with the built-in simulator on a simulated Tuesday
+    10:00 KST (real-time clock); yields its base URL."""
     env = {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
         "QTP_SIMULATOR_PORT": "0",
         "QTP_SIMULATOR_CLOCK": "real",
         "QTP_SIMULATOR_START": SIMULATED_START,
         "QTP_LOGIN_LIMIT_PER_CLIENT": "10000/minute",
         "QTP_LOGIN_LIMIT_PER_USERNAME": "10000/minute",
     }
-    for name in ("DATABASE_URL", "KIWOOM_ADAPTER_URL", "QTP_SIMULATOR_URL", "QTP_SIMULATOR"):
-        env.pop(name, None)
-    command = [sys.executable, "-m", "quantum.cli", "run", "--demo", "--port", str(port)]
-    command += ["--data-dir", str(data_dir)]
-    with contextlib.ExitStack() as stack:
-        if log_path is not None:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            output: Any = stack.enter_context(log_path.open("wb"))
-        else:
-            output = subprocess.DEVNULL
-        process = subprocess.Popen(
-            command, env=env, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + ready_timeout
-            while True:
-                if process.poll() is not None:
-                    tail = log_path.read_text(errors="replace")[-4000:] if log_path else ""
-                    raise RuntimeError(f"the platform exited early ({process.returncode}):\n{tail}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"the platform did not answer /health in {ready_timeout} s")
-                time.sleep(0.1)
-            yield base
-        finally:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+    with platform_process(
+        data_dir, env, demo=True, log_path=log_path, ready_timeout=ready_timeout
+    ) as base:
+        yield base
 
 
 def login(base: str, username: str, password: str) -> dict[str, Any]:

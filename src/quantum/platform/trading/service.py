@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -264,29 +264,16 @@ class OrderService:
                 f"order {order_id} is {view.state.value}: nothing to cancel",
                 code="order_not_cancellable",
             )
-        pending = await self.store.append(
-            order_id, EventType.CANCEL_REQUESTED, allowed=lambda v: v.state.is_open
-        )
-        if pending is None:
-            raise Conflict(f"order {order_id} changed meanwhile; try again", code="order_busy")
-        await self.publish(pending)
         request = CancelRequest(stock_code=view.stock_code, quantity=0)
-        try:
-            with acting_for(user_id, trading.kiwoom_account_id):
-                await self.broker.cancel_order(view.broker_order_no, request, trading.credentials)
-        except OrderOutcomeUnknown:
-            return pending  # reconciliation settles it
-        except BrokerError as exc:
-            back = await self.record(
-                order_id, EventType.CANCEL_REJECTED, {"reason": exc.message, "code": exc.code}
-            )
-            raise Conflict(
-                f"the broker refused the cancel: {exc.message}",
-                code="cancel_rejected",
-                details={"state": (back or pending).state.value},
-            ) from None
-        self.ledger.invalidate(trading.kiwoom_account_id)
-        return await self.record(order_id, EventType.CANCELLED, {}) or pending
+        number = view.broker_order_no
+
+        async def send() -> dict[str, Any]:
+            await self.broker.cancel_order(number, request, trading.credentials)
+            return {}
+
+        return await self._amend(
+            view, trading, EventType.CANCEL_REQUESTED, {}, send, EventType.CANCELLED, "cancel"
+        )
 
     async def modify(
         self,
@@ -328,42 +315,60 @@ class OrderService:
                 f"quantity must be 1..{remaining - 1} (the new remaining quantity)",
                 code="invalid_quantity",
             )
-        pending = await self.store.append(
-            order_id,
+        number = view.broker_order_no
+
+        async def send() -> dict[str, Any]:
+            if price is not None:
+                change = ModifyRequest(stock_code=view.stock_code, quantity=0, price=price)
+                ack = await self.broker.modify_order(number, change, trading.credentials)
+                return {"price": price, "broker_order_no": ack.order_no}
+            assert quantity is not None
+            cancel = CancelRequest(stock_code=view.stock_code, quantity=remaining - quantity)
+            await self.broker.cancel_order(number, cancel, trading.credentials)
+            return {"remaining_quantity": quantity}
+
+        return await self._amend(
+            view,
+            trading,
             EventType.MODIFY_REQUESTED,
             {"price": price, "remaining_quantity": quantity},
-            allowed=lambda v: v.state.is_open,
+            send,
+            EventType.MODIFIED,
+            "modify",
+        )
+
+    async def _amend(
+        self,
+        view: OrderView,
+        trading: Trading,
+        requested: EventType,
+        request_data: dict[str, Any],
+        send: Callable[[], Awaitable[dict[str, Any]]],
+        done: EventType,
+        what: str,
+    ) -> OrderView:
+        """Record the request, ask the broker, record its answer. No answer: the order
+        stays pending and reconciliation settles it; a refusal returns it to where it
+        was and is a 409."""
+        order_id = view.order_id
+        pending = await self.store.append(
+            order_id, requested, request_data, allowed=lambda v: v.state.is_open
         )
         if pending is None:
             raise Conflict(f"order {order_id} changed meanwhile; try again", code="order_busy")
         await self.publish(pending)
         try:
-            with acting_for(user_id, trading.kiwoom_account_id):
-                if price is not None:
-                    change = ModifyRequest(stock_code=view.stock_code, quantity=0, price=price)
-                    ack = await self.broker.modify_order(
-                        view.broker_order_no, change, trading.credentials
-                    )
-                    data: dict[str, Any] = {"price": price, "broker_order_no": ack.order_no}
-                else:
-                    assert quantity is not None
-                    cancel = CancelRequest(
-                        stock_code=view.stock_code, quantity=remaining - quantity
-                    )
-                    await self.broker.cancel_order(
-                        view.broker_order_no, cancel, trading.credentials
-                    )
-                    data = {"remaining_quantity": quantity}
+            with acting_for(view.user_id, trading.kiwoom_account_id):
+                data = await send()
         except OrderOutcomeUnknown:
             return pending
         except BrokerError as exc:
-            back = await self.record(
-                order_id, EventType.MODIFY_REJECTED, {"reason": exc.message, "code": exc.code}
-            )
+            rejected = EventType.CANCEL_REJECTED if what == "cancel" else EventType.MODIFY_REJECTED
+            back = await self.record(order_id, rejected, {"reason": exc.message, "code": exc.code})
             raise Conflict(
-                f"the broker refused the change: {exc.message}",
-                code="modify_rejected",
+                f"the broker refused the {what}: {exc.message}",
+                code=f"{what}_rejected",
                 details={"state": (back or pending).state.value},
             ) from None
         self.ledger.invalidate(trading.kiwoom_account_id)
-        return await self.record(order_id, EventType.MODIFIED, data) or pending
+        return await self.record(order_id, done, data) or pending
