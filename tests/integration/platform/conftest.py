@@ -49,6 +49,16 @@ def platform_settings(database_url: str, data_dir: Path, **overrides: Any) -> Pl
     return PlatformSettings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The body of an API error, checked: status, the one error shape, the code."""
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message", "details"}, body
+    assert body["error"]["code"] == code, body
+    return body
+
+
 @dataclass
 class Harness:
     platform: Platform

@@ -6,10 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import text
-from tests.integration.platform.conftest import USER_PASSWORD, Harness
+from tests.integration.platform.conftest import USER_PASSWORD, Harness, error_of
 from tests.integration.simulator.conftest import RunningSimulator, StartSimulator
 
 ME = "/api/v1/kiwoom-accounts/me"
@@ -35,15 +34,6 @@ def start_simulator(start_simulator: StartSimulator) -> StartSimulator:
         return start_simulator(**overrides)
 
     return start
-
-
-def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert set(body) == {"error"}, body
-    assert set(body["error"]) == {"code", "message", "details"}, body
-    assert body["error"]["code"] == code, body
-    return body
 
 
 async def user_with_account(harness: Harness, name: str) -> tuple[str, dict[str, str]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from tests.integration.platform.conftest import ADMIN_USERNAME, USER_PASSWORD, Harness
+from tests.integration.platform.conftest import ADMIN_USERNAME, USER_PASSWORD, Harness, error_of
 
 USERS = "/api/v1/admin/users"
 ACCOUNTS = "/api/v1/admin/kiwoom-accounts"
@@ -23,15 +23,6 @@ ACCOUNT_FIELDS = {
     "tokenExpiresAt",
     "createdAt",
 }
-
-
-def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert set(body) == {"error"}, body
-    assert set(body["error"]) == {"code", "message", "details"}, body
-    assert body["error"]["code"] == code, body
-    return body
 
 
 async def admin_id(harness: Harness, admin: dict[str, str]) -> str:

@@ -3,24 +3,13 @@ sign-out, and the per-username login rate limit (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
-from tests.integration.platform.conftest import ADMIN_USERNAME, USER_PASSWORD, Harness
+from tests.integration.platform.conftest import ADMIN_USERNAME, USER_PASSWORD, Harness, error_of
 
 LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"
 LOGOUT = "/api/v1/auth/logout"
 ME = "/api/v1/users/me"
-
-
-def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert set(body) == {"error"}, body
-    assert set(body["error"]) == {"code", "message", "details"}, body
-    assert body["error"]["code"] == code, body
-    return body
 
 
 async def login(harness: Harness, username: str, password: str = USER_PASSWORD) -> httpx.Response:

@@ -9,8 +9,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
-from tests.integration.platform.conftest import USER_PASSWORD, Harness
+from tests.integration.platform.conftest import USER_PASSWORD, Harness, error_of
 
 from quantum.adapter.charts import MAX_COUNT
 from quantum.adapter.schema import Environment
@@ -32,15 +31,6 @@ STOCK_FIELDS = {
     "lowerLimit",
     "time",
 }
-
-
-def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert set(body) == {"error"}, body
-    assert set(body["error"]) == {"code", "message", "details"}, body
-    assert body["error"]["code"] == code, body
-    return body
 
 
 def kiwoom_calls(harness: Harness) -> Counter[str]:

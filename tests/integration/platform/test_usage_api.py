@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
-from tests.integration.platform.conftest import USER_PASSWORD, Harness
+from tests.integration.platform.conftest import USER_PASSWORD, Harness, error_of
 from tests.integration.simulator.conftest import RunningSimulator, StartSimulator
 
 from quantum.platform.db.models import ApiUsage
@@ -51,14 +50,6 @@ def start_simulator(start_simulator: StartSimulator) -> StartSimulator:
         return start_simulator(**overrides)
 
     return start
-
-
-def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert set(body) == {"error"}, body
-    assert body["error"]["code"] == code, body
-    return body
 
 
 def iso(moment: datetime) -> str:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter
 
 from quantum.platform.api.deps import CurrentUser, PlatformDep
 from quantum.platform.api.schemas import CredentialsRequest, MyAccount, MyToken
+from quantum.platform.core import Platform
 from quantum.platform.services.accounts import NO_ACCOUNT, AccountState
 
 router = APIRouter(prefix="/api/v1/kiwoom-accounts", tags=["kiwoom-accounts"])
 
 
-def _my_account(state: AccountState | None) -> MyAccount:
+def _my_account(state: AccountState | None, platform: Platform) -> MyAccount:
+    """Token validity by the account's market clock (the simulator's for SIMULATOR
+    accounts: its tokens expire in simulated time)."""
     if state is None:
         return MyAccount(has_account=False, message=NO_ACCOUNT)
     return MyAccount(
@@ -21,7 +22,9 @@ def _my_account(state: AccountState | None) -> MyAccount:
         kiwoom_account_id=state.kiwoom_account_id,
         assigned_at=state.assigned_at,
         is_active=state.is_active,
-        has_valid_token=state.has_valid_token(datetime.now(UTC)),
+        has_valid_token=state.has_valid_token(
+            platform.orders.market_now(state.environment.broker_environment)
+        ),
         token_expires_at=state.token_expires_at,
         has_credentials=state.has_credentials,
         environment=state.environment,
@@ -30,7 +33,7 @@ def _my_account(state: AccountState | None) -> MyAccount:
 
 @router.get("/me", response_model=MyAccount, response_model_exclude_none=False)
 async def my_account(principal: CurrentUser, platform: PlatformDep) -> MyAccount:
-    return _my_account(await platform.accounts.of_user(principal.user_id))
+    return _my_account(await platform.accounts.of_user(principal.user_id), platform)
 
 
 @router.put("/me/credentials", response_model=MyAccount)
@@ -42,7 +45,7 @@ async def update_credentials(
     state = await platform.accounts.update_credentials(
         principal.user_id, body.client_id.get_secret_value(), body.client_secret.get_secret_value()
     )
-    return _my_account(state)
+    return _my_account(state, platform)
 
 
 @router.get("/me/token", response_model=MyToken)
