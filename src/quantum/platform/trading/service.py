@@ -235,7 +235,7 @@ class OrderService:
             event, data = EventType.ACCEPTED, {"broker_order_no": ack.order_no}
         if event is not EventType.REJECTED and self.on_working is not None:
             self.on_working(view.user_id, trading)
-        return await self.record(view.order_id, event, data) or view
+        return await self.record(view.order_id, event, data, current=view) or view
 
     async def record(
         self,
@@ -244,10 +244,14 @@ class OrderService:
         data: dict[str, Any],
         *,
         dedupe_key: str | None = None,
+        current: OrderView | None = None,
     ) -> OrderView | None:
-        """Append an event (None: a duplicate or not allowed now) and tell the user."""
+        """Append an event (None: a duplicate or not allowed now) and tell the user.
+        ``current``: the order's latest view, if the caller has it (saves a read)."""
         try:
-            view = await self.store.append(order_id, event, data, dedupe_key=dedupe_key)
+            view = await self.store.append(
+                order_id, event, data, dedupe_key=dedupe_key, current=current
+            )
         except InvalidTransition as exc:
             log.info("order %s: %s ignored (%s)", order_id, event.value, exc)
             return None
@@ -364,11 +368,12 @@ class OrderService:
             return pending
         except BrokerError as exc:
             rejected = EventType.CANCEL_REJECTED if what == "cancel" else EventType.MODIFY_REJECTED
-            back = await self.record(order_id, rejected, {"reason": exc.message, "code": exc.code})
+            reason = {"reason": exc.message, "code": exc.code}
+            back = await self.record(order_id, rejected, reason, current=pending)
             raise Conflict(
                 f"the broker refused the {what}: {exc.message}",
                 code=f"{what}_rejected",
                 details={"state": (back or pending).state.value},
             ) from None
         self.ledger.invalidate(trading.kiwoom_account_id)
-        return await self.record(order_id, done, data) or pending
+        return await self.record(order_id, done, data, current=pending) or pending

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -38,9 +38,20 @@ def view_of(row: OrderViewRow) -> OrderView:
     return OrderView(**values)
 
 
+def _columns(view: OrderView) -> dict[str, Any]:
+    return {
+        name: value.value if name.endswith("state") and value else value
+        for name, value in asdict(view).items()
+    }
+
+
 def _write_view(row: OrderViewRow, view: OrderView) -> None:
-    for name, value in asdict(view).items():
-        setattr(row, name, value.value if name.endswith("state") and value else value)
+    for name, value in _columns(view).items():
+        setattr(row, name, value)
+
+
+class _Stale(Exception):
+    """The view row moved on since it was read."""
 
 
 def event_of(row: OrderEventRow) -> OrderEvent:
@@ -143,36 +154,52 @@ class OrderStore:
         *,
         dedupe_key: str | None = None,
         allowed: Callable[[OrderView], bool] | None = None,
+        current: OrderView | None = None,
     ) -> OrderView | None:
         """Apply one event; None when it is a duplicate or ``allowed(view)`` says no.
-        Raises InvalidTransition for an event the order's state does not allow."""
-        for _ in range(5):
+        Raises InvalidTransition for an event the order's state does not allow.
+
+        Optimistic: the view row is updated only if its ``version`` is still the one
+        the event was applied to (``current``, when the caller has the latest view,
+        saves reading it); otherwise it is read again and the event re-applied."""
+        for _ in range(8):
+            if current is None:
+                current = await self.get(order_id)
+                if current is None:
+                    raise KeyError(order_id)
+            if allowed is not None and not allowed(current):
+                return None
+            event = OrderEvent(
+                order_id,
+                current.version + 1,
+                event_type,
+                self._clock(),
+                dict(data or {}),
+                dedupe_key,
+            )
+            view = apply(current, event)
             try:
                 async with self._sessions.begin() as session:
-                    row = await session.get(OrderViewRow, order_id, with_for_update=True)
-                    if row is None:
-                        raise KeyError(order_id)
-                    current = view_of(row)
-                    if allowed is not None and not allowed(current):
-                        return None
-                    event = OrderEvent(
-                        order_id,
-                        current.version + 1,
-                        event_type,
-                        self._clock(),
-                        dict(data or {}),
-                        dedupe_key,
+                    changed = await session.execute(
+                        update(OrderViewRow)
+                        .where(
+                            OrderViewRow.order_id == order_id,
+                            OrderViewRow.version == current.version,
+                        )
+                        .values(_columns(view))
                     )
-                    view = apply(current, event)
+                    if changed.rowcount != 1:  # type: ignore[attr-defined]
+                        raise _Stale
                     session.add(self._event_row(event))
-                    _write_view(row, view)
                 return view
+            except _Stale:
+                current = None  # another writer was first: read again
             except IntegrityError as exc:
-                if dedupe_key is not None and "dedupe" in str(exc.orig).lower():
+                if dedupe_key is not None and (
+                    "dedupe" in str(exc.orig).lower() or await self._seen(dedupe_key)
+                ):
                     return None
-                if dedupe_key is not None and await self._seen(dedupe_key):
-                    return None
-                continue  # another writer took this seq: read again
+                current = None
         raise RuntimeError(f"could not append to order {order_id}")
 
     async def _seen(self, dedupe_key: str) -> bool:
