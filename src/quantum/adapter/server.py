@@ -13,8 +13,10 @@ from fastapi import FastAPI
 from quantum.adapter import calls
 from quantum.adapter.api import create_adapter_app
 from quantum.adapter.factory import inprocess_broker
+from quantum.adapter.metrics import AdapterMetrics, install_metrics
 from quantum.adapter.service import InProcessBroker
 from quantum.kiwoom.settings import KiwoomSettings
+from quantum.metrics import chain_observers
 
 UVICORN_WS_OPTIONS: dict[str, Any] = {"ws": "websockets-sansio", "ws_per_message_deflate": False}
 """WebSocket options of the adapter's uvicorn, chosen by ``bench.fanout`` (see
@@ -28,14 +30,24 @@ other backends work through ASGI ``send`` at several times the CPU per frame."""
 def build_app(settings: KiwoomSettings) -> FastAPI:
     """The adapter app on the configured keys, with ``WS /ws/realtime``; the broker
     (and its realtime hub) is closed on shutdown."""
-    broker = inprocess_broker(settings, observer=calls.observe)
-    return app_closing(broker, broker.hub)
+    metrics = AdapterMetrics()
+    broker = inprocess_broker(
+        settings, observer=chain_observers(calls.observe, metrics.calls.observe)
+    )
+    return app_closing(broker, broker.hub, metrics=metrics)
 
 
-def app_closing(broker: InProcessBroker, hub: Any = None) -> FastAPI:
-    """:func:`create_adapter_app` whose shutdown closes ``broker``."""
+def app_closing(
+    broker: InProcessBroker, hub: Any = None, *, metrics: AdapterMetrics | None = None
+) -> FastAPI:
+    """:func:`create_adapter_app` whose shutdown closes ``broker``, with ``GET /metrics``
+    (``metrics``: whose ``calls.observe`` the broker's clients report to; default: a
+    new one, counting no Kiwoom calls)."""
     app = create_adapter_app(broker, hub=hub)
     app.add_middleware(calls.KiwoomCallsHeader)
+    metrics = metrics or AdapterMetrics()
+    metrics.watch(broker, hub)
+    install_metrics(app, metrics)
     inner = app.router.lifespan_context
 
     @asynccontextmanager

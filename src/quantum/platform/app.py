@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from quantum.platform.api import accounts, admin, auth, health, market, orders, portfolio
 from quantum.platform.core import Platform
 from quantum.platform.errors import install_error_handlers
+from quantum.platform.metrics import install_middleware as install_metrics_middleware
+from quantum.platform.metrics import router as metrics_router
 from quantum.platform.realtime.router import router as realtime_router
 from quantum.platform.settings import PlatformSettings
 from quantum.platform.web import mount_web
@@ -44,6 +46,7 @@ def create_platform_app(
     if platform is not None:
         app.state.platform = platform  # also without a lifespan (ASGI test transports)
     install_error_handlers(app)
+    install_metrics_middleware(app)
     for router in (
         auth.router,
         accounts.router,
@@ -53,6 +56,7 @@ def create_platform_app(
         orders.router,
         portfolio.router,
         realtime_router,
+        metrics_router,
     ):
         app.include_router(router)
     mount_web(app)  # last: API routes win over the dashboard's fallback

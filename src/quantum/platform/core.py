@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from quantum.adapter.broker import Broker
 from quantum.adapter.schema import Environment
+from quantum.metrics import chain_observers
 from quantum.platform.brokerage import build_broker
 from quantum.platform.bus import Bus, InProcessBus
 from quantum.platform.db.engine import create_engine, session_factory
@@ -24,6 +25,7 @@ from quantum.platform.embedded import (
     simulator_config,
 )
 from quantum.platform.market.service import MarketService
+from quantum.platform.metrics import PlatformMetrics
 from quantum.platform.security.crypto import Keyring, load_or_create_keyring
 from quantum.platform.security.jwt_tokens import JwtCodec, load_or_create_jwt_secret
 from quantum.platform.security.login_limits import LoginLimiter
@@ -65,6 +67,7 @@ class Platform:
     token_cache: DatabaseTokenCache
     broker: Broker
     simulator: EmbeddedSimulator | None = None
+    metrics: PlatformMetrics = field(default_factory=PlatformMetrics)
     market: MarketService = field(init=False)
     bus: Bus = field(init=False)
     orders: OrderService = field(init=False)
@@ -115,14 +118,16 @@ class Platform:
             batch_size=settings.usage_batch_size,
         )
         token_cache = DatabaseTokenCache(sessions, keyring)
+        metrics = PlatformMetrics()
         broker = build_broker(
             adapter_url=settings.adapter_url,
             simulator_url=simulator_url,
             token_cache=token_cache,
-            observer=usage.observe,
+            observer=chain_observers(usage.observe, metrics.calls.observe),
             quote_ttl=settings.quote_ttl_seconds,
             simulator_clock=simulator_clock,
         )
+        metrics.watch(broker)
         users = UserService(sessions, passwords)
         platform = cls(
             settings=settings,
@@ -143,6 +148,7 @@ class Platform:
             token_cache=token_cache,
             broker=broker,
             simulator=simulator,
+            metrics=metrics,
         )
         platform.market = MarketService(broker)
         platform.bus = InProcessBus()
