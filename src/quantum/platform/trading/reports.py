@@ -11,17 +11,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 
 from quantum.adapter.broker import BrokerError, Subscription
 from quantum.adapter.schema import OrderUpdateMessage, StatusMessage, StreamStatus
 from quantum.platform.services.accounts import Trading
+from quantum.platform.trading.projection import OrderView
 from quantum.platform.trading.reconcile import Reconciler
 from quantum.platform.trading.service import OrderService
 
 log = logging.getLogger(__name__)
 
 FILL_STATUS = "체결"
+PARK_SECONDS = 2.0
+"""How long a fill may wait for its order's acknowledgement to be recorded."""
 
 
 @dataclass
@@ -35,6 +39,8 @@ class _Feed:
     applied: int = 0
     resyncs: int = field(default=0)
     pending_resync: asyncio.Task[None] | None = None
+    parked: list[tuple[float, OrderUpdateMessage]] = field(default_factory=list)
+    """Fills of orders not known yet, oldest first."""
 
 
 class OrderReports:
@@ -98,11 +104,17 @@ class OrderReports:
             return
         account_id = feed.trading.kiwoom_account_id
         view = await self._orders.store.by_broker_order_no(account_id, message.order_no)
-        if view is None:
-            # The fill overtook our record of the acknowledgement (or the submit's
-            # outcome is unknown): settle from snapshots once the dust has settled.
-            self._resync_soon(feed)
+        if view is None or feed.parked:
+            # The fill overtook our record of the acknowledgement (the broker fills a
+            # marketable order before it answers): hold it until the order is known.
+            feed.parked.append((time.monotonic(), message))
+            self._drain_soon(feed)
             return
+        await self._apply(feed, view, message)
+
+    async def _apply(self, feed: _Feed, view: OrderView, message: OrderUpdateMessage) -> None:
+        assert message.fill_quantity is not None and message.fill_price is not None
+        account_id = feed.trading.kiwoom_account_id
         increment = message.filled_quantity - view.broker_filled_quantity
         if increment <= 0:
             return  # already known
@@ -114,15 +126,31 @@ class OrderReports:
         )
         self._orders.ledger.invalidate(account_id)
 
-    def _resync_soon(self, feed: _Feed, delay: float = 0.5) -> None:
-        if feed.pending_resync is not None and not feed.pending_resync.done():
-            return
+    def _drain_soon(self, feed: _Feed) -> None:
+        if feed.pending_resync is None or feed.pending_resync.done():
+            feed.pending_resync = asyncio.create_task(self._drain(feed))
 
-        async def later() -> None:
-            await asyncio.sleep(delay)
+    async def _drain(self, feed: _Feed) -> None:
+        """Apply held fills, in order, once their orders are known; a fill whose order
+        stays unknown for ``PARK_SECONDS`` (an unknown submit outcome) leaves it to the
+        snapshots."""
+        account_id = feed.trading.kiwoom_account_id
+        give_up = False
+        while feed.parked:
+            await asyncio.sleep(0.02)
+            while feed.parked:
+                held_at, message = feed.parked[0]
+                view = await self._orders.store.by_broker_order_no(account_id, message.order_no)
+                if view is None:
+                    if time.monotonic() - held_at < PARK_SECONDS:
+                        break
+                    give_up = True
+                    feed.parked.pop(0)
+                    continue
+                feed.parked.pop(0)
+                await self._apply(feed, view, message)
+        if give_up:
             await self._resync(feed)
-
-        feed.pending_resync = asyncio.create_task(later())
 
     async def _resync(self, feed: _Feed) -> None:
         feed.resyncs += 1
