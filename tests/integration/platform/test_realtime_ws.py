@@ -22,8 +22,9 @@ from websockets.exceptions import ConnectionClosed
 
 from quantum.platform.app import create_platform_app
 from quantum.platform.bus import order_topic
+from quantum.platform.realtime.outbox import Outbox
 from quantum.platform.realtime.router import realtime_router
-from quantum.platform.realtime.session import Outbox, RealtimeOptions, RealtimeSession
+from quantum.platform.realtime.session import RealtimeOptions, RealtimeSession
 
 CODE = "005930"
 OTHER = "000660"

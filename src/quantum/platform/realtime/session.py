@@ -32,8 +32,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +42,6 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from quantum.adapter.broker import BrokerError, BrokerRateLimited, Subscription
 from quantum.adapter.schema import (
     ErrorMessage,
-    OrderBook,
     RealtimeMessage,
     StatusMessage,
     SubscribedMessage,
@@ -53,20 +51,20 @@ from quantum.adapter.schema import (
 from quantum.platform.bus import BusSubscription, order_topic
 from quantum.platform.core import Platform
 from quantum.platform.errors import ApiError
+from quantum.platform.realtime.messages import (
+    dumps,
+    error_message,
+    orderbook_message,
+    tick_message,
+)
+from quantum.platform.realtime.outbox import Outbox
 from quantum.platform.services.accounts import Trading
 from quantum.platform.services.auth import Principal
 from quantum.platform.services.usage import acting_for
 
 log = logging.getLogger(__name__)
 
-__all__ = [
-    "POLICY_VIOLATION",
-    "Outbox",
-    "RealtimeOptions",
-    "RealtimeSession",
-    "orderbook_message",
-    "tick_message",
-]
+__all__ = ["POLICY_VIOLATION", "RealtimeOptions", "RealtimeSession"]
 
 POLICY_VIOLATION = 1008
 GOING_AWAY = 1001
@@ -97,161 +95,6 @@ class RealtimeOptions:
 
 
 # ----------------------------------------------------------------- messages
-
-
-def _dumps(message: dict[str, Any]) -> str:
-    return orjson.dumps(message).decode()
-
-
-def error_message(code: str, message: str) -> dict[str, Any]:
-    return {"type": "ERROR", "code": code, "message": message}
-
-
-def tick_message(tick: TickMessage) -> dict[str, Any]:
-    return {
-        "type": "TICK",
-        "stockCode": tick.stock_code,
-        "price": tick.price,
-        "change": tick.change,
-        "changeRate": float(tick.change_rate),
-        "volume": tick.quantity,
-        "cumulativeVolume": tick.cum_volume,
-        "time": tick.time.isoformat(),
-        "seq": tick.seq,
-    }
-
-
-def orderbook_message(book: OrderBook) -> dict[str, Any]:
-    return {
-        "type": "ORDERBOOK",
-        "stockCode": book.stock_code,
-        "asks": [{"price": level.price, "quantity": level.quantity} for level in book.asks],
-        "bids": [{"price": level.price, "quantity": level.quantity} for level in book.bids],
-        "time": book.time.isoformat(),
-    }
-
-
-# ----------------------------------------------------------------- the send queue
-
-
-class Outbox:
-    """A bounded, conflating queue of encoded frames for one client.
-
-    :meth:`offer` never blocks. While fewer than ``max_queue`` frames wait it
-    appends. Beyond that the client is *behind*: frames offered with a
-    ``key`` (a ``TICK`` or ``ORDERBOOK`` of one stock) replace the previous one
-    with that key; frames without a key are all kept, in order. The client is
-    caught up once everything is taken; ``on_stuck`` is called (once) when it is
-    still behind ``grace`` seconds after falling behind, or when more than
-    ``max_queue`` keyless frames piled up meanwhile.
-    """
-
-    def __init__(
-        self, *, max_queue: int, grace: float, on_stuck: Callable[[str], None] | None = None
-    ) -> None:
-        self._max = max_queue
-        self._grace = grace
-        self._on_stuck = on_stuck
-        self._queue: deque[str] = deque()
-        self._held: dict[object, str] = {}
-        self._kept = 0
-        self._serial = 0
-        self._behind_since: float | None = None
-        self._epoch = 0
-        self._timer: asyncio.TimerHandle | None = None
-        self._wakeup = asyncio.Event()
-        self.closed = False
-        self.stuck = False
-        self.dropped = 0
-        """Frames replaced by a newer one of the same key while behind."""
-
-    @property
-    def behind(self) -> bool:
-        return self._behind_since is not None
-
-    @property
-    def pending(self) -> int:
-        return len(self._queue) + len(self._held)
-
-    def offer(self, text: str, key: object | None = None) -> None:
-        if self.closed:
-            return
-        if self._behind_since is None:
-            if len(self._queue) < self._max:
-                self._queue.append(text)
-                self._wakeup.set()
-                return
-            self._fall_behind()
-        if key is None:
-            self._kept += 1
-            if self._kept > self._max:
-                self._stick("too many undeliverable messages")
-                return
-            self._serial += 1
-            key = ("kept", self._serial)
-        elif self._held.pop(key, None) is not None:
-            self.dropped += 1
-        self._held[key] = text  # (re)inserted last: arrival order is kept
-        self._wakeup.set()
-
-    def _fall_behind(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._behind_since = loop.time()
-        self._epoch += 1
-        self._kept = 0
-        self._timer = loop.call_later(self._grace, self._grace_over, self._epoch)
-
-    def _grace_over(self, epoch: int) -> None:
-        if self._behind_since is not None and epoch == self._epoch and not self.closed:
-            self._stick(f"behind for more than {self._grace:g} s")
-
-    def _caught_up(self) -> None:
-        self._behind_since = None
-        self._kept = 0
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _stick(self, why: str) -> None:
-        log.warning("realtime client too slow (%s): closing", why)
-        self.stuck = True
-        self.close()
-        if self._on_stuck is not None:
-            self._on_stuck(why)
-
-    def get_nowait(self) -> str | None:
-        if self._queue:
-            return self._queue.popleft()
-        if self._held:
-            self._queue.extend(self._held.values())
-            self._held.clear()
-            self._kept = 0
-            return self._queue.popleft()
-        if self._behind_since is not None:
-            self._caught_up()
-        return None
-
-    async def get(self) -> str | None:
-        """The next frame; ``None`` once closed."""
-        while not self.closed:
-            text = self.get_nowait()
-            if text is not None:
-                return text
-            self._wakeup.clear()
-            await self._wakeup.wait()
-        return None
-
-    def close(self) -> None:
-        self.closed = True
-        self._queue.clear()
-        self._held.clear()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._wakeup.set()
-
-
-# ----------------------------------------------------------------- the session
 
 
 class RealtimeSession:
@@ -395,7 +238,7 @@ class RealtimeSession:
     async def _reject(self, code: str, message: str) -> None:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(
-                self._ws.send_text(_dumps(error_message(code, message))),
+                self._ws.send_text(dumps(error_message(code, message))),
                 self._options.close_timeout,
             )
         await self._close_socket(POLICY_VIOLATION, code)
@@ -403,7 +246,7 @@ class RealtimeSession:
     # -- sending --------------------------------------------------------------------------
 
     def _send(self, message: dict[str, Any], key: object | None = None) -> None:
-        self._outbox.offer(_dumps(message), key)
+        self._outbox.offer(dumps(message), key)
 
     def _error(self, code: str, message: str) -> None:
         self._send(error_message(code, message))

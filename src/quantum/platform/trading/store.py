@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -334,7 +334,3 @@ class OrderStore:
                 .order_by(OrderEventRow.occurred_at, OrderEventRow.id)
             )
             return [(code, side, event_of(row)) for row, code, side in rows]
-
-
-def ids(views: Iterable[OrderView]) -> list[str]:
-    return [view.order_id for view in views]
