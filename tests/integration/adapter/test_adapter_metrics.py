@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 import orjson
-from prometheus_client.parser import text_string_to_metric_families
 from tests.integration.adapter.conftest import CODE
 from tests.integration.kiwoom.conftest import APP_KEY, APP_SECRET, settings_for
+from tests.integration.scraping import Samples, parse, value
 from tests.integration.serving import serve_in_thread
 from tests.integration.simulator.conftest import RunningSimulator
 from websockets.asyncio.client import connect
@@ -25,20 +25,7 @@ from quantum.kiwoom.client import KiwoomClient
 from quantum.kiwoom.settings import KiwoomSettings, key_fingerprint
 from quantum.metrics import chain_observers
 
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 A = {"service": "adapter"}
-
-
-def parse(text: str) -> Samples:
-    found: Samples = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return found
-
-
-def value(found: Samples, name: str, **labels: str) -> float | None:
-    return found.get((name, tuple(sorted(labels.items()))))
 
 
 @contextlib.contextmanager

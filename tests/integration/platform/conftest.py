@@ -87,6 +87,25 @@ class Harness:
         created: dict[str, Any] = response.json()
         return created
 
+    async def buy(
+        self, headers: dict[str, str], *, quantity: int = 1, limit: str = "upperLimit"
+    ) -> dict[str, Any]:
+        """A LIMIT buy of 005930 at today's ``upperLimit`` (fills at once) or
+        ``lowerLimit`` (rests); the order as ``POST /api/v1/orders`` answered it."""
+        stock = await self.client.get("/api/v1/stocks/005930", headers=headers)
+        assert stock.status_code == 200, stock.text
+        body = {
+            "stockCode": "005930",
+            "orderType": "LIMIT",
+            "orderSide": "BUY",
+            "quantity": quantity,
+            "price": stock.json()[limit],
+        }
+        placed = await self.client.post("/api/v1/orders", json=body, headers=headers)
+        assert placed.status_code == 201, placed.text
+        order: dict[str, Any] = placed.json()
+        return order
+
     async def trader(
         self, *, app_key: str | None = None, secret: str = "trader-secret"
     ) -> tuple[dict[str, Any], dict[str, str]]:

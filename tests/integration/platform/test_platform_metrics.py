@@ -5,26 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client.parser import text_string_to_metric_families
 from tests.integration.platform.conftest import ADMIN_PASSWORD, USER_PASSWORD, Harness
+from tests.integration.scraping import Samples, parse, value
 
 from quantum.kiwoom.settings import key_fingerprint
 
 CODE = "005930"
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def parse(text: str) -> Samples:
-    found: Samples = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return found
-
-
-def value(found: Samples, name: str, **labels: str) -> float | None:
-    return found.get((name, tuple(sorted(labels.items()))))
 
 
 def label_values(found: Samples, name: str, label: str) -> set[str]:
@@ -41,21 +27,7 @@ async def scrape(harness: Harness) -> tuple[str, Samples]:
 async def test_metrics_after_an_order_flow(harness: Harness) -> None:
     app_key, secret = "PSmetricsAPPKEY000000000000000000000", "SEmetricsSECRET00000000000000"
     user, headers = await harness.trader(app_key=app_key, secret=secret)
-    stock = await harness.client.get(f"/api/v1/stocks/{CODE}", headers=headers)
-    assert stock.status_code == 200, stock.text
-    placed = await harness.client.post(
-        "/api/v1/orders",
-        json={
-            "stockCode": CODE,
-            "orderType": "LIMIT",
-            "orderSide": "BUY",
-            "quantity": 10,
-            "price": stock.json()["upperLimit"],
-        },
-        headers=headers,
-    )
-    assert placed.status_code == 201, placed.text
-    order = placed.json()
+    order = await harness.buy(headers, quantity=10)
     await harness.platform.supervisor.run_once()
     assert (await harness.client.get("/api/v1/nowhere", headers=headers)).status_code == 404
 

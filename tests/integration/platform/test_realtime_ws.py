@@ -356,21 +356,7 @@ async def test_order_updates_reach_only_their_user(harness: Harness, url: str) -
     buyer, buyer_headers = await harness.trader()
     _other, other_headers = await harness.trader()
     async with session(url, buyer_headers) as mine, session(url, other_headers) as theirs:
-        stock = await harness.client.get(f"/api/v1/stocks/{CODE}", headers=buyer_headers)
-        assert stock.status_code == 200, stock.text
-        placed = await harness.client.post(
-            "/api/v1/orders",
-            json={
-                "stockCode": CODE,
-                "orderType": "LIMIT",
-                "orderSide": "BUY",
-                "quantity": 1,
-                "price": stock.json()["upperLimit"],
-            },
-            headers=buyer_headers,
-        )
-        assert placed.status_code == 201, placed.text
-        order_id = placed.json()["orderId"]
+        order_id = (await harness.buy(buyer_headers))["orderId"]
         update = await mine.expect("ORDER_UPDATE", where=lambda m: m["state"] == "ACCEPTED")
         assert update["orderId"] == order_id and update["stockCode"] == CODE
         await harness.platform.supervisor.run_once()  # reconcile: the fill
