@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+QUIET = ("alembic.runtime.plugins", "alembic.runtime.migration")
+"""Loggers that announce every plugin and step at INFO (alembic is imported late, so
+that they are quiet before its plugins load)."""
 ADVISORY_LOCK_ID = 0x51_7450  # "QTP": instances starting together migrate one at a time
 
 
+def _quiet() -> None:
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def alembic_config(connection: Connection | None = None) -> Config:
+    _quiet()
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -23,7 +36,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def _upgrade(connection: Connection, revision: str) -> None:
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.root.level))
+    _quiet()
+    from alembic import command
+
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": ADVISORY_LOCK_ID})
     command.upgrade(alembic_config(connection), revision)
