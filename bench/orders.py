@@ -219,6 +219,8 @@ async def measure(base: str, sim_url: str, users: int, each: int, suffix: str) -
         # warm-up: one order per trader (token, ledger, order stream), not measured
         await platform_orders(session, headers, 1, lower)
         latencies, wall, failures = await platform_orders(session, headers, each, lower)
+    # a new session: the load's pooled connections may have been closed as idle by now
+    async with aiohttp.ClientSession(base, timeout=timeout) as session:
         single, _, _ = await platform_orders(session, headers[:1], SINGLE, lower)
     p50 = percentile(latencies, 50)
     report(f"order_submit_p50_ms_{suffix}", p50, "ms")
