@@ -38,7 +38,7 @@ class _Feed:
     """A subscription starts on a live stream; STATUS messages tell of changes."""
     applied: int = 0
     resyncs: int = field(default=0)
-    pending_resync: asyncio.Task[None] | None = None
+    drainer: asyncio.Task[None] | None = None
     parked: list[tuple[float, OrderUpdateMessage]] = field(default_factory=list)
     """Fills of orders not known yet, oldest first."""
 
@@ -127,8 +127,8 @@ class OrderReports:
         self._orders.ledger.invalidate(account_id)
 
     def _drain_soon(self, feed: _Feed) -> None:
-        if feed.pending_resync is None or feed.pending_resync.done():
-            feed.pending_resync = asyncio.create_task(self._drain(feed))
+        if feed.drainer is None or feed.drainer.done():
+            feed.drainer = asyncio.create_task(self._drain(feed))
 
     async def _drain(self, feed: _Feed) -> None:
         """Apply held fills, in order, once their orders are known; a fill whose order
@@ -160,8 +160,8 @@ class OrderReports:
             log.warning("resync of %s failed: %s", feed.trading.kiwoom_account_id, exc.code)
 
     async def _stop(self, feed: _Feed) -> None:
-        if feed.pending_resync is not None:
-            feed.pending_resync.cancel()
+        if feed.drainer is not None:
+            feed.drainer.cancel()
         if feed.task is not None:
             feed.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
