@@ -11,3 +11,5 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=40, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+from tests.redis_server import redis_client, redis_prefix  # noqa: E402, F401  (fixtures)

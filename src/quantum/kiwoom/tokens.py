@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
@@ -138,6 +139,16 @@ class TokenCache(Protocol):
 
     async def delete(self, fingerprint: str) -> None: ...
 
+    def issuing(self, fingerprint: str) -> AbstractAsyncContextManager[None]:
+        """Held while a token for the key is issued, re-checked and stored: a cache
+        shared by several processes locks across them, so only one asks Kiwoom."""
+        ...
+
+
+@asynccontextmanager
+async def _no_lock() -> AsyncIterator[None]:
+    yield
+
 
 class InMemoryTokenCache:
     def __init__(self) -> None:
@@ -151,6 +162,9 @@ class InMemoryTokenCache:
 
     async def delete(self, fingerprint: str) -> None:
         self._tokens.pop(fingerprint, None)
+
+    def issuing(self, fingerprint: str) -> AbstractAsyncContextManager[None]:
+        return _no_lock()  # one process: the manager's own lock is enough
 
 
 def decode_object(content: bytes) -> dict[str, Any] | None:
@@ -226,7 +240,7 @@ class TokenManager:
             token = await self._cache.get(fingerprint)
             if token is not None and not self._due(token, self._clock()):
                 return token
-        async with self._lock:
+        async with self._lock, self._cache.issuing(fingerprint):
             token = await self._cache.get(fingerprint)
             if token is not None:
                 if force_refresh and self._generation != generation:
@@ -238,7 +252,7 @@ class TokenManager:
     async def verify(self) -> Token:
         """Issue a token with this key pair now, whatever is cached, and keep it: the
         check that a key pair is right. Raises the error Kiwoom answers otherwise."""
-        async with self._lock:
+        async with self._lock, self._cache.issuing(self.key_fingerprint):
             token = await self._issue()
             await self._cache.set(self.key_fingerprint, token)
             self._generation += 1
@@ -256,7 +270,7 @@ class TokenManager:
 
     async def revoke(self) -> bool:
         """Revoke the cached token (au10002) and forget it; False when there was none."""
-        async with self._lock:
+        async with self._lock, self._cache.issuing(self.key_fingerprint):
             token = await self._cache.get(self.key_fingerprint)
             if token is None:
                 return False

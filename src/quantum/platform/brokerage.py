@@ -17,6 +17,7 @@ from quantum.adapter.remote import RemoteBroker
 from quantum.adapter.schema import Environment
 from quantum.adapter.sessions import settings_with_keys
 from quantum.kiwoom.client import KiwoomClient
+from quantum.kiwoom.ratelimit import OutboundLimiter
 from quantum.kiwoom.records import Observer
 from quantum.kiwoom.settings import KiwoomSettings, ws_url_for
 from quantum.kiwoom.tokens import TokenCache
@@ -39,9 +40,12 @@ def build_broker(
     quote_ttl: float = 1.0,
     hub_options: dict[str, Any] | None = None,
     simulator_clock: Callable[[], datetime] | None = None,
+    limiter_for: Callable[[KiwoomSettings], OutboundLimiter] | None = None,
 ) -> Broker:
     """``simulator_clock``: the simulated market's time, used by the clients of
-    SIMULATOR accounts (token expiry, "today" of charts) instead of the wall clock."""
+    SIMULATOR accounts (token expiry, "today" of charts) instead of the wall clock.
+    ``limiter_for``: each client's rate limiter (shared by instances through Redis);
+    default: the client's own."""
     if adapter_url:
         return RemoteBroker(adapter_url, observer=observer)
     base = base or kiwoom_defaults()
@@ -50,16 +54,18 @@ def build_broker(
         hosts[Environment.SIMULATOR] = (simulator_url, ws_url_for(simulator_url))
 
     def client_factory(settings: KiwoomSettings) -> KiwoomClient:
+        shared: dict[str, Any] = {"token_cache": token_cache, "observer": observer}
+        if limiter_for is not None:
+            shared["limiter"] = limiter_for(settings)
         if simulator_clock is not None and settings.rest_url == simulator_url:
             clock = simulator_clock
             return KiwoomClient.from_settings(
                 settings,
-                token_cache=token_cache,
-                observer=observer,
                 clock=clock,
                 today=lambda: clock().astimezone(KST).date(),
+                **shared,
             )
-        return KiwoomClient.from_settings(settings, token_cache=token_cache, observer=observer)
+        return KiwoomClient.from_settings(settings, **shared)
 
     return inprocess_broker(
         None,

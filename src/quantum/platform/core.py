@@ -16,7 +16,8 @@ from quantum.adapter.broker import Broker
 from quantum.adapter.schema import Environment
 from quantum.metrics import chain_observers
 from quantum.platform.brokerage import build_broker
-from quantum.platform.bus import Bus, InProcessBus
+from quantum.platform.bus import Bus
+from quantum.platform.cluster.shared import Cluster
 from quantum.platform.db.engine import create_engine, session_factory
 from quantum.platform.db.migrate import upgrade
 from quantum.platform.embedded import (
@@ -66,6 +67,7 @@ class Platform:
     reports: UsageReports
     token_cache: DatabaseTokenCache
     broker: Broker
+    cluster: Cluster
     simulator: EmbeddedSimulator | None = None
     metrics: PlatformMetrics = field(default_factory=PlatformMetrics)
     market: MarketService = field(init=False)
@@ -117,7 +119,12 @@ class Platform:
             flush_seconds=settings.usage_flush_seconds,
             batch_size=settings.usage_batch_size,
         )
-        token_cache = DatabaseTokenCache(sessions, keyring)
+        cluster = Cluster(
+            settings.redis_url, prefix=settings.redis_prefix, lease_seconds=settings.lease_seconds
+        )
+        token_cache = DatabaseTokenCache(
+            sessions, keyring, shared_lock=cluster.lock if cluster.shared else None
+        )
         metrics = PlatformMetrics()
         broker = build_broker(
             adapter_url=settings.adapter_url,
@@ -126,6 +133,7 @@ class Platform:
             observer=chain_observers(usage.observe, metrics.calls.observe),
             quote_ttl=settings.quote_ttl_seconds,
             simulator_clock=simulator_clock,
+            limiter_for=cluster.limiter if cluster.shared else None,
         )
         metrics.watch(broker)
         users = UserService(sessions, passwords)
@@ -147,11 +155,12 @@ class Platform:
             reports=UsageReports(sessions),
             token_cache=token_cache,
             broker=broker,
+            cluster=cluster,
             simulator=simulator,
             metrics=metrics,
         )
         platform.market = MarketService(broker)
-        platform.bus = InProcessBus()
+        platform.bus = cluster.bus()
         clocks = {Environment.SIMULATOR: simulator_clock} if simulator_clock else {}
         platform.orders = OrderService(
             OrderStore(sessions), broker, platform.bus, market_clocks=clocks
@@ -165,6 +174,8 @@ class Platform:
             platform.accounts,
             reports=OrderReports(platform.orders, reconciler) if settings.order_stream else None,
             poll_seconds=settings.reconcile_poll_seconds,
+            lease=cluster.lease("order-supervision"),
+            bus=platform.bus,
         )
         platform.orders.on_working = platform.supervisor.watch
         usage.start()
@@ -175,7 +186,7 @@ class Platform:
             if created:
                 log.info("created the first admin %r", settings.admin_username)
         if supervise:
-            platform.supervisor.start()
+            await platform.supervisor.start()
         return platform
 
     @classmethod
@@ -208,6 +219,7 @@ class Platform:
             await self.broker.close()
         finally:
             await self.usage.aclose()
+            await self.cluster.aclose()
             await self.engine.dispose()
             if self.simulator is not None:
                 self.simulator.stop()

@@ -36,6 +36,10 @@ class PlatformSettings(BaseSettings):
     database_url: str | None = Field(default=None, validation_alias=_env("DATABASE_URL"))
     """``postgresql://…`` or ``sqlite:///…``; default: ``<data_dir>/quantum.db``."""
     redis_url: str | None = Field(default=None, validation_alias=_env("REDIS_URL"))
+    """Set: instances share the bus, leases, token locks and rate limits through it."""
+    redis_prefix: str = Field(default="qtp:", validation_alias=_env("QTP_REDIS_PREFIX"))
+    lease_seconds: float = Field(default=3.0, gt=0, validation_alias=_env("QTP_LEASE_SECONDS"))
+    """How long a dead instance's order supervision waits before another takes it."""
     adapter_url: str | None = Field(default=None, validation_alias=_env("KIWOOM_ADAPTER_URL"))
     """A remote adapter; unset: the adapter runs in this process."""
 
@@ -106,7 +110,7 @@ class PlatformSettings(BaseSettings):
         default=None, validation_alias=_env("QTP_SIMULATOR_CONFIG")
     )
 
-    @field_validator("database_url")
+    @field_validator("database_url", "redis_url")
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None

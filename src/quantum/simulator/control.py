@@ -90,6 +90,7 @@ async def state(request: Request) -> Response:
             "tokens_issued": dict(sim.tokens.issued),
             "token_requests": dict(sim.tokens.requests),
             "requests": dict(sim.requests),
+            "rate_limited": dict(sim.limiter.rejections),
             "ws_messages": dict(sim.ws_messages),
             "ws_items": dict(sim.ws_items),
             "faults": [rule.model_dump() for rule in sim.faults.rules],

@@ -4,6 +4,7 @@ optional global bucket per app key, on the real (not simulated) clock."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -42,6 +43,8 @@ class RateLimiter:
         self._now = monotonic
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._global: dict[str, TokenBucket] = {}
+        self.rejections: Counter[str] = Counter()
+        """Requests answered 1700/1701, by api-id (a client that keeps to the budget: none)."""
 
     def check(self, app_key: str, api_id: str) -> ErrorAnswer | None:
         """None when the request may pass, else the 429 answer (1700 or 1701)."""
@@ -54,6 +57,7 @@ class RateLimiter:
                 rate = self.global_per_second
                 bucket = self._global[app_key] = TokenBucket(rate, max(1.0, rate), rate, now)
             if not bucket.try_take(now):
+                self.rejections[api_id] += 1
                 return error_answer(1701, limit=_number(self.global_per_second))
         key = (app_key, api_id)
         bucket = self._buckets.get(key)
@@ -61,6 +65,7 @@ class RateLimiter:
             bucket = TokenBucket(self.per_second, self.burst, self.burst, now)
             self._buckets[key] = bucket
         if not bucket.try_take(now):
+            self.rejections[api_id] += 1
             return error_answer(1700, limit=_number(self.per_second), api_id=api_id)
         return None
 

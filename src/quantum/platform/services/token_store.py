@@ -4,6 +4,8 @@ database so that every instance and every restart reuses one token per app key."
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from pydantic import SecretStr
 from sqlalchemy import delete, select
@@ -21,14 +23,40 @@ def _context(fingerprint: str) -> str:
     return f"kiwoom_token:{fingerprint}"
 
 
+SharedLock = Callable[[str], AbstractAsyncContextManager[object]]
+"""A lock by name held across instances (Redis), for issuing a key's token once."""
+
+
 class DatabaseTokenCache:
     """Implements :class:`quantum.kiwoom.tokens.TokenCache`; memory in front of the
-    table so a request costs no query while the token is fresh."""
+    table so a request costs no query while the token is fresh. With ``shared_lock``
+    (several instances), issuing is single-flight across them too."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], keyring: Keyring) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        keyring: Keyring,
+        *,
+        shared_lock: SharedLock | None = None,
+    ) -> None:
         self._sessions = sessions
         self._keyring = keyring
+        self._shared_lock = shared_lock
         self._memory: dict[str, Token] = {}
+
+    @asynccontextmanager
+    async def _issuing(self, fingerprint: str) -> AsyncIterator[None]:
+        if self._shared_lock is None:
+            yield
+            return
+        async with self._shared_lock(f"kiwoom-token:{fingerprint}"):
+            # Another instance may have stored a newer token while we waited: the
+            # check under the lock must read the table, not our memory.
+            self._memory.pop(fingerprint, None)
+            yield
+
+    def issuing(self, fingerprint: str) -> AbstractAsyncContextManager[None]:
+        return self._issuing(fingerprint)
 
     async def get(self, fingerprint: str) -> Token | None:
         token = self._memory.get(fingerprint)

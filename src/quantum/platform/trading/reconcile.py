@@ -10,7 +10,9 @@ by polling and by the stream is written once."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -63,10 +65,16 @@ class Reconciler:
         self._unknown_grace = unknown_grace
         self._settle_after = settle_after
         self._clock = clock
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def sync(self, user_id: str, trading: Trading) -> int:
         """Bring the user's unsettled orders in line with the broker; the number of
-        events written."""
+        events written. One sync per account at a time: two would claim and settle
+        the same orders, and the one that lost the race would return early."""
+        async with self._locks[trading.kiwoom_account_id]:
+            return await self._sync(user_id, trading)
+
+    async def _sync(self, user_id: str, trading: Trading) -> int:
         views, _ = await self._store.find(
             OrderQuery(user_id=user_id, states=UNSETTLED), limit=10_000
         )

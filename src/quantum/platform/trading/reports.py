@@ -36,6 +36,8 @@ class _Feed:
     task: asyncio.Task[None] | None = None
     live: bool = True
     """A subscription starts on a live stream; STATUS messages tell of changes."""
+    caught_up: bool = False
+    """The snapshot taken when the stream started has been applied."""
     applied: int = 0
     resyncs: int = field(default=0)
     drainer: asyncio.Task[None] | None = None
@@ -52,10 +54,13 @@ class OrderReports:
 
     def is_live(self, account_id: str) -> bool:
         feed = self._feeds.get(account_id)
-        return feed is not None and feed.live
+        return feed is not None and feed.live and feed.caught_up
 
     async def watch(self, user_id: str, trading: Trading) -> None:
-        """Make sure the account's order updates are flowing (idempotent)."""
+        """Make sure the account's order updates are flowing (idempotent). A new
+        stream starts with a snapshot: the broker may have reported fills before it
+        was up (a marketable order fills before its answer; a stream that ended or
+        an instance that took the job over missed frames)."""
         account_id = trading.kiwoom_account_id
         if account_id in self._feeds:
             return
@@ -72,6 +77,8 @@ class OrderReports:
             feed = _Feed(user_id, trading, subscription)
             feed.task = asyncio.create_task(self._listen(feed), name=f"orders-{account_id}")
             self._feeds[account_id] = feed
+        await self._resync(feed)
+        feed.caught_up = True
 
     async def unwatch(self, account_id: str) -> None:
         feed = self._feeds.pop(account_id, None)
@@ -89,7 +96,7 @@ class OrderReports:
                 elif isinstance(message, StatusMessage):
                     was_live = feed.live
                     feed.live = message.status is StreamStatus.LIVE
-                    if feed.live and not was_live and feed.applied + feed.resyncs > 0:
+                    if feed.live and not was_live:
                         await self._resync(feed)  # frames may have been missed meanwhile
         except asyncio.CancelledError:
             raise
@@ -97,7 +104,8 @@ class OrderReports:
             log.warning("order updates of %s ended: %s", feed.trading.kiwoom_account_id, exc)
         finally:
             feed.live = False
-            self._feeds.pop(feed.trading.kiwoom_account_id, None)
+            if self._feeds.get(feed.trading.kiwoom_account_id) is feed:
+                del self._feeds[feed.trading.kiwoom_account_id]
 
     async def _on_order(self, feed: _Feed, message: OrderUpdateMessage) -> None:
         if message.status != FILL_STATUS or not message.fill_quantity or not message.fill_price:

@@ -1,6 +1,12 @@
 """Keeps orders in line with the broker in the background: reconciles every
 account with unsettled orders at start-up and then every ``poll_seconds`` (the
-fallback when realtime order reports are not flowing)."""
+fallback when realtime order reports are not flowing).
+
+With several instances only the holder of the supervision lease does this (one
+order-report stream per account, no duplicate polling); an instance that takes
+the lease over reconciles at once, which also picks up fills reported while no
+one was listening. Other instances ask the holder over the bus to watch an
+account when an order of theirs starts working."""
 
 from __future__ import annotations
 
@@ -8,8 +14,11 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import Any
 
 from quantum.adapter.broker import BrokerError
+from quantum.platform.bus import Bus, BusSubscription
+from quantum.platform.cluster.leases import Lease, SoleLease
 from quantum.platform.errors import ApiError
 from quantum.platform.services.accounts import AccountService, Trading
 from quantum.platform.trading.reconcile import UNSETTLED, Reconciler
@@ -17,6 +26,9 @@ from quantum.platform.trading.reports import OrderReports
 from quantum.platform.trading.store import OrderStore
 
 log = logging.getLogger(__name__)
+
+WATCH_TOPIC = "supervisor:watch"
+"""Bus topic: ``{"user_id": …}``, an order of the user is working; watch the account."""
 
 
 class TradingSupervisor:
@@ -29,6 +41,8 @@ class TradingSupervisor:
         reports: OrderReports | None = None,
         poll_seconds: float = 2.0,
         live_sync_seconds: float = 30.0,
+        lease: Lease | None = None,
+        bus: Bus | None = None,
     ) -> None:
         self.reconciler = reconciler
         self.reports = reports
@@ -40,6 +54,12 @@ class TradingSupervisor:
         self._poll_seconds = poll_seconds
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._force_next = False
+        self.lease: Lease = lease if lease is not None else SoleLease()
+        self._bus = bus
+        self._requests: BusSubscription | None = None
+        self._listener: asyncio.Task[None] | None = None
 
     async def run_once(self, *, force: bool = True) -> int:
         """One pass over every user with unsettled orders; events written. The
@@ -74,35 +94,85 @@ class TradingSupervisor:
         return written
 
     def watch(self, user_id: str, trading: Trading) -> None:
-        """Start the account's order stream in the background (an order is working)."""
+        """Start the account's order stream in the background (an order is working);
+        on an instance without the lease, ask the holder to."""
         if self.reports is None or self._stop.is_set():
             return
-        task = asyncio.create_task(self.reports.watch(user_id, trading))
+        if self.lease.held:
+            self._spawn(self.reports.watch(user_id, trading))
+        elif self._bus is not None:
+            self._spawn(self._bus.publish(WATCH_TOPIC, {"user_id": user_id}))
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.create_task(work)
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="order-reconciler")
+    async def start(self) -> None:
+        if self._task is not None:
+            return
+        if self._bus is not None and self.reports is not None:
+            self._requests = await self._bus.subscribe(WATCH_TOPIC)
+            self._listener = asyncio.create_task(self._serve_requests(self._requests))
+        self._task = asyncio.create_task(self._run(), name="order-reconciler")
+        self.lease.start(self._lease_changed)
+
+    async def _lease_changed(self, held: bool) -> None:
+        if held:
+            self._force_next = True  # reports may have gone unheard: reconcile everything
+            self._wake.set()
+        elif self.reports is not None:
+            for account_id in self.reports.watched():
+                await self.reports.unwatch(account_id)
+
+    async def _serve_requests(self, requests: BusSubscription) -> None:
+        async for message in requests.messages():
+            user_id = message.get("user_id")
+            if not self.lease.held or self.reports is None or not isinstance(user_id, str):
+                continue
+            try:
+                trading = await self._accounts.trading(user_id)
+            except (BrokerError, ApiError):
+                continue
+            if trading is not None:
+                self._spawn(self.reports.watch(user_id, trading))
 
     async def _run(self) -> None:
         """The first pass right away (start-up reconciliation), then every
-        ``poll_seconds``; ``poll_seconds=0``: the first pass only."""
+        ``poll_seconds`` (``0``: no polling) and whenever this instance takes the
+        lease over; passes only while the lease is held."""
         while not self._stop.is_set():
-            try:
-                await self.run_once(force=False)
-            except Exception as exc:  # keep the loop alive; the next pass retries
-                log.error("reconciliation pass failed: %s", type(exc).__name__)
-            if self._poll_seconds <= 0:
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self._poll_seconds)
+            self._wake.clear()
+            if self.lease.held:
+                force, self._force_next = self._force_next, False
+                try:
+                    await self.run_once(force=force)
+                except Exception as exc:  # keep the loop alive; the next pass retries
+                    log.error("reconciliation pass failed: %s", type(exc).__name__)
+            waits = [self._stop.wait(), self._wake.wait()]
+            timeout = self._poll_seconds if self._poll_seconds > 0 else None
+            _, pending = await asyncio.wait(
+                [asyncio.ensure_future(w) for w in waits],
+                timeout=timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            for future in pending:
+                future.cancel()
 
     async def aclose(self) -> None:
+        """Stop polling, hand the lease back (a successor need not wait for it to run
+        out) and close the order streams."""
         self._stop.set()
         if self._task is not None:
             await self._task
             self._task = None
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        if self._requests is not None:
+            await self._requests.close()
+        await self.lease.aclose()
         for task in list(self._pending):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
