@@ -125,10 +125,15 @@ async def setup_users(
 
 
 async def platform_orders(
-    session: aiohttp.ClientSession, traders: list[dict[str, str]], each: int, price: int
+    session: aiohttp.ClientSession,
+    traders: list[dict[str, str]],
+    each: int,
+    price: int,
+    duration: float | None = None,
 ) -> tuple[list[float], float, int]:
     """Every trader places ``each`` resting orders one after another, all traders at
-    once: (latencies ms, wall seconds, failures)."""
+    once (with ``duration``: no order is started after that many seconds):
+    (latencies ms, wall seconds, failures)."""
     body = {
         "stockCode": CODE,
         "orderType": "LIMIT",
@@ -144,15 +149,21 @@ async def platform_orders(
         pace = Pacer()
         for _ in range(each):
             await pace.next()
+            if time.perf_counter() > stop_at:
+                break
             started = time.perf_counter()
-            async with session.post("/api/v1/orders", json=body, headers=headers) as answer:
-                await answer.read()
-                ok = answer.status == 201
+            try:
+                async with session.post("/api/v1/orders", json=body, headers=headers) as answer:
+                    await answer.read()
+                    ok = answer.status == 201
+            except (aiohttp.ClientError, TimeoutError):  # e.g. reset by a failing server
+                ok = False
             seen.append((time.perf_counter() - started) * 1000)
             failures += not ok
         return seen
 
     started = time.perf_counter()
+    stop_at = float("inf") if duration is None else started + duration
     results = await asyncio.gather(*(trader(h) for h in traders))
     wall = time.perf_counter() - started
     return [ms for seen in results for ms in seen], wall, failures

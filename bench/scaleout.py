@@ -22,16 +22,17 @@ after a warm-up order per user:
 - orders: 100 users (its own SIMULATOR account and app key each) spread
   round-robin over the instances, each placing limit BUYs at the lower limit
   (they rest) every 250 ms (:func:`bench.orders.platform_orders`: under Kiwoom's
-  5/s per app key): ``orders_per_s_*`` accepted orders per second over the wall
-  time of the whole batch, ``order_submit_p50_ms_*`` / ``_p99_ms_*``;
+  5/s per app key) for a fixed time: ``orders_per_s_*`` accepted (201) orders
+  per second over the wall time until the last answer, ``order_submit_p50_ms_*`` / ``_p99_ms_*``;
 - fan-out: K WebSocket clients (``picows``, in ``--client-procs`` processes)
   spread round-robin over the instances and the users (``AUTH`` with the user's
   access token, ``SUBSCRIBE`` to a few of the first ``--codes`` listed stocks):
   ``fanout_msgs_per_s_*`` TICK messages received per second over the window;
-  ``fanout_p50_ms_*`` / ``fanout_p99_ms_*``: the platform hop, a sample of
-  ticks' receipt time minus the receipt time of the same trade (stock code,
-  cumulative volume) by a reference client subscribed directly to the adapter
-  (``?batch=1``) with its own app key; ``fanout_dropped_*``: seq gaps seen by
+  ``fanout_p50_ms_*`` / ``fanout_p99_ms_*``: the platform hop, for the clients
+  of the first 4 users: a tick's receipt time minus the receipt time of the
+  same trade (stock code, cumulative volume) by a reference client subscribed
+  directly to the adapter with the same user's app key (so fed by the same
+  upstream session of the adapter's hub); ``fanout_clients_closed_*``:
   clients closed during the window.
 
 ``*_scaling_ratio``: the 3-instance figure over the 1-instance one. CPU figures
@@ -69,6 +70,8 @@ import orjson
 from bench._harness import free_port, platform_process, report, simulator_process
 from bench.orders import (
     CODE,
+    INTERVAL,
+    SECRET,
     _json,
     percentile,
     platform_env,
@@ -85,8 +88,8 @@ SIMULATOR = {
 }
 REDIS_URL = os.environ.get("QTP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 TOPOLOGIES = (1, 3)
-SAMPLE_EVERY = 8
-"""Each client keeps the receipt time of one TICK in this many (for latency)."""
+REFERENCED_USERS = 4
+"""Users whose app keys also get a reference client on the adapter (latency)."""
 TICK_PREFIX = b'{"type":"TICK"'
 
 
@@ -217,9 +220,11 @@ def report_cpu(prefix: str, cpu: dict[str, float], tail: str) -> None:
 
 
 async def orders_phase(
-    bases: list[str], headers: list[dict[str, str]], each: int, price: int, adapter_pid: int
+    bases: list[str], headers: list[dict[str, str]], seconds: float, price: int, adapter_pid: int
 ) -> dict[str, Any]:
-    """Users round-robin over ``bases``; all place ``each`` resting orders at once."""
+    """Users round-robin over ``bases``, all placing resting orders for ``seconds``
+    (4/s each offered; orders started by then are waited for)."""
+    each = int(seconds / INTERVAL) + 1
     count = len(bases)
     groups = [headers[k::count] for k in range(count)]
     timeout = aiohttp.ClientTimeout(total=120)
@@ -239,15 +244,18 @@ async def orders_phase(
         await asyncio.gather(*(platform_orders(s, g, 1, price) for s, g in pairs))
         meter = CpuMeter(adapter_pid)
         started = time.perf_counter()
-        results = await asyncio.gather(*(platform_orders(s, g, each, price) for s, g in pairs))
+        results = await asyncio.gather(
+            *(platform_orders(s, g, each, price, duration=seconds) for s, g in pairs)
+        )
         wall = time.perf_counter() - started
         cpu = meter.percent()
     latencies = [ms for seen, _, _ in results for ms in seen]
+    failures = sum(f for _, _, f in results)
     return {
-        "per_s": len(latencies) / wall,
+        "per_s": (len(latencies) - failures) / wall,
         "p50": percentile(latencies, 50),
         "p99": percentile(latencies, 99),
-        "failures": sum(f for _, _, f in results),
+        "failures": failures,
         "cpu": cpu,
     }
 
@@ -262,11 +270,11 @@ class Totals:
     failed: int = 0
     closed_in_window: int = 0
     errors: dict[str, int] = field(default_factory=dict)
-    samples: list[tuple[str, int, float]] = field(default_factory=list)
+    samples: list[tuple[int, str, int, float]] = field(default_factory=list)
 
 
 async def platform_client(
-    url: str, token: str, codes: list[str], totals: Totals, window: list[float]
+    url: str, token: str, codes: list[str], user: int, totals: Totals, window: list[float]
 ) -> None:
     """One ``/ws/realtime`` client: AUTH, SUBSCRIBE, then count TICKs in ``window``
     (a byte-prefix test per frame: the load generator has to stay cheap)."""
@@ -275,7 +283,8 @@ async def platform_client(
     text, close = WSMsgType.TEXT, WSMsgType.CLOSE
     auth = orjson.dumps({"type": "AUTH", "token": token})
     subscribe = orjson.dumps({"type": "SUBSCRIBE", "stockCodes": codes})
-    state = {"subscribed": False, "count": 0}
+    state = {"subscribed": False}
+    sampled = user < REFERENCED_USERS
 
     class Listener(WSListener):  # type: ignore[misc]
         def on_ws_connected(self, transport: WSTransport) -> None:
@@ -294,10 +303,9 @@ async def platform_client(
                 if not window[0] <= now <= window[1]:
                     return
                 totals.received += 1
-                state["count"] += 1
-                if state["count"] % SAMPLE_EVERY == 0:
+                if sampled:
                     tick = orjson.loads(payload)
-                    totals.samples.append((tick["stockCode"], tick["cumulativeVolume"], now))
+                    totals.samples.append((user, tick["stockCode"], tick["cumulativeVolume"], now))
                 return
             message = orjson.loads(payload)
             kind_name = message.get("type")
@@ -335,8 +343,8 @@ async def client_worker() -> None:
     totals = Totals()
     window = [float("inf"), float("inf")]
     tasks = []
-    for url, token, codes in spec["clients"]:
-        tasks.append(asyncio.create_task(platform_client(url, token, codes, totals, window)))
+    for url, token, codes, user in spec["clients"]:
+        tasks.append(asyncio.create_task(platform_client(url, token, codes, user, totals, window)))
         await asyncio.sleep(0.005)  # do not flood the instances' accept queues
     deadline = time.monotonic() + 120
     while totals.subscribed + totals.failed < len(tasks):
@@ -365,34 +373,44 @@ async def client_worker() -> None:
 
 
 async def reference_client(
-    adapter_base: str, app_key: str, codes: list[str], seen: dict[tuple[str, int], float]
+    adapter_base: str,
+    user: int,
+    app_key: str,
+    codes: list[str],
+    seen: dict[tuple[int, str, int], float],
 ) -> None:
-    """Straight to the adapter (own app key, batched frames): when each trade
-    (stock code, cumulative volume) reached a client that skips the platform."""
+    """Straight to the adapter with ``user``'s app key (so on the same upstream
+    session of the adapter's hub as the platform's connections for that user),
+    batched frames: when each trade (stock code, cumulative volume) reached a
+    client that skips the platform."""
     url = adapter_base.replace("http://", "ws://") + "/ws/realtime?batch=1"
     headers = {
         "X-Kiwoom-App-Key": app_key,
-        "X-Kiwoom-App-Secret": "bench-secret",
+        "X-Kiwoom-App-Secret": SECRET,
         "X-Kiwoom-Environment": "simulator",
     }
-    async with (
-        aiohttp.ClientSession() as session,
-        session.ws_connect(url, headers=headers, max_msg_size=2**22) as ws,
-    ):
-        await ws.send_str(orjson.dumps({"type": "SUBSCRIBE", "stock_codes": codes}).decode())
-        async for frame in ws:
-            if frame.type != aiohttp.WSMsgType.TEXT:
-                break
-            now = time.time()
-            body = orjson.loads(frame.data)
-            for message in body if isinstance(body, list) else (body,):
-                if message.get("type") == "TICK":
-                    seen.setdefault((message["stock_code"], message["cum_volume"]), now)
+    subscribe = orjson.dumps({"type": "SUBSCRIBE", "stock_codes": codes}).decode()
+    async with aiohttp.ClientSession() as session:
+        while True:  # the adapter may end a feed (e.g. its upstream was lost): reconnect
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with session.ws_connect(url, headers=headers, max_msg_size=2**22) as ws:
+                    await ws.send_str(subscribe)
+                    async for frame in ws:
+                        if frame.type != aiohttp.WSMsgType.TEXT:
+                            break
+                        now = time.time()
+                        body = orjson.loads(frame.data)
+                        for message in body if isinstance(body, list) else (body,):
+                            if message.get("type") == "TICK":
+                                key = (user, message["stock_code"], message["cum_volume"])
+                                seen.setdefault(key, now)
+            await asyncio.sleep(0.5)
 
 
 async def fanout_phase(
     bases: list[str],
     tokens: list[str],
+    keys: list[str],
     subscriptions: list[list[str]],
     adapter_base: str,
     adapter_pid: int,
@@ -401,14 +419,18 @@ async def fanout_phase(
 ) -> dict[str, Any]:
     count = len(bases)
     urls = [base.replace("http://", "ws://") + "/ws/realtime" for base in bases]
+    users = len(tokens)
     clients = [
-        (urls[i % count], tokens[i % len(tokens)], codes) for i, codes in enumerate(subscriptions)
+        (urls[i % count], tokens[i % users], codes, i % users)
+        for i, codes in enumerate(subscriptions)
     ]
-    codes = sorted({code for chosen in subscriptions for code in chosen})
-    seen: dict[tuple[str, int], float] = {}
-    reference = asyncio.create_task(
-        reference_client(adapter_base, f"bench-ref-{secrets.token_hex(4)}", codes, seen)
-    )
+    seen: dict[tuple[int, str, int], float] = {}
+    references = []
+    for user in range(min(REFERENCED_USERS, users)):
+        codes = sorted({code for _, _, chosen, u in clients if u == user for code in chosen})
+        references.append(
+            asyncio.create_task(reference_client(adapter_base, user, keys[user], codes, seen))
+        )
     workers = []
     try:
         for index in range(procs):
@@ -458,14 +480,15 @@ async def fanout_phase(
             if worker.returncode is None:
                 worker.kill()
                 await worker.wait()
-        reference.cancel()
-        with contextlib.suppress(BaseException):
-            await reference
+        for reference in references:
+            reference.cancel()
+            with contextlib.suppress(BaseException):
+                await reference
     latencies = [
-        1000 * (at - seen[(code, cum)])
+        1000 * (at - seen[(user, code, cum)])
         for r in results
-        for code, cum, at in r["samples"]
-        if (code, cum) in seen
+        for user, code, cum, at in r["samples"]
+        if (user, code, cum) in seen
     ]
     cpu["client"] = 100 * sum(r["cpu"] for r in results) / seconds
     return {
@@ -485,7 +508,7 @@ async def fanout_phase(
 @dataclass
 class Load:
     users: int
-    each: int
+    order_seconds: float
     clients: int
     per_client: int
     codes: int
@@ -503,6 +526,7 @@ class Shared:
     env: dict[str, str]
     logs: Path
     headers: list[dict[str, str]] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
     price: int = 0
 
 
@@ -512,11 +536,15 @@ async def create_users(base: str, shared: Shared, load: Load) -> None:
     async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as session:
         traders = await setup_users(session, load.users, secrets.token_hex(3))
         shared.headers = [h for h, _ in traders]
+        shared.keys = [k for _, k in traders]
         async with session.get(f"/api/v1/stocks/{CODE}", headers=shared.headers[0]) as answer:
             shared.price = int((await _json(answer, 200))["lowerLimit"])
 
 
-def run_phase(instances: int, shared: Shared, load: Load, subscriptions: list[list[str]]) -> dict:
+def run_phase(
+    instances: int, shared: Shared, load: Load, subscriptions: list[list[str]]
+) -> dict[str, Any]:
+    began = time.monotonic()
     with contextlib.ExitStack() as stack:
         bases = []
         for index in range(instances):
@@ -525,17 +553,22 @@ def run_phase(instances: int, shared: Shared, load: Load, subscriptions: list[li
             bases.append(
                 stack.enter_context(platform_process(data_dir, shared.env, log_path=log_path))
             )
+        started = time.monotonic()
         if not shared.headers:
             asyncio.run(create_users(bases[0], shared, load))
+        created = time.monotonic()
 
         async def measure() -> dict[str, Any]:
+            orders_began = time.monotonic()
             orders = await orders_phase(
-                bases, shared.headers, load.each, shared.price, shared.adapter_pid
+                bases, shared.headers, load.order_seconds, shared.price, shared.adapter_pid
             )
+            orders["elapsed"] = time.monotonic() - orders_began
             tokens = [h["Authorization"].removeprefix("Bearer ") for h in shared.headers]
             fanout = await fanout_phase(
                 bases,
                 tokens,
+                shared.keys,
                 subscriptions,
                 shared.adapter_base,
                 shared.adapter_pid,
@@ -544,7 +577,14 @@ def run_phase(instances: int, shared: Shared, load: Load, subscriptions: list[li
             )
             return {"orders": orders, "fanout": fanout}
 
-        return asyncio.run(measure())
+        result = asyncio.run(measure())
+        print(
+            f"# {suffix(instances)}: started in {started - began:.0f} s, users created in"
+            f" {created - started:.0f} s, orders phase {result['orders']['elapsed']:.0f} s,"
+            f" fan-out phase {time.monotonic() - created - result['orders']['elapsed']:.0f} s",
+            flush=True,
+        )
+    return result
 
 
 def scan_logs(folder: Path) -> None:
@@ -569,7 +609,7 @@ def run(load: Load) -> None:
     logs = Path(f"/tmp/qtp-scaleout-{secrets.token_hex(3)}")
     logs.mkdir(parents=True)
     print(
-        f"# load: orders {load.users} users x {load.each} at 4/s; fan-out {load.clients} clients"
+        f"# load: orders {load.users} users at 4/s for {load.order_seconds:.0f} s; fan-out {load.clients} clients"
         f" x {load.per_client} of {load.codes} stocks, {load.seconds:.0f} s window; logs {logs}",
         flush=True,
     )
@@ -615,6 +655,7 @@ def figures(results: dict[int, dict[str, Any]]) -> None:
         report(f"order_submit_failures_{tail}", orders["failures"], "")
         report(f"fanout_p50_ms_{tail}", fanout["p50"], "ms")
         report(f"fanout_p99_ms_{tail}", fanout["p99"], "ms")
+        report(f"fanout_latency_samples_{tail}", fanout["matched"], "ticks")
         report(f"fanout_clients_subscribed_{tail}", fanout["subscribed"], "clients")
         report(f"fanout_clients_closed_{tail}", fanout["closed"], "clients")
         report_cpu("orders", orders["cpu"], tail)
@@ -638,7 +679,7 @@ def main() -> None:
     args = parser.parse_args()
     load = Load(
         users=args.users,
-        each=12 if args.quick else 40,
+        order_seconds=6.0 if args.quick else 20.0,
         clients=args.clients or (200 if args.quick else 500),
         per_client=args.per_client,
         codes=args.codes,

@@ -93,7 +93,11 @@ class Platform:
             settings.data_dir / "jwt.secret",
             production=settings.production,
         )
-        engine = create_engine(settings.resolved_database_url())
+        engine = create_engine(
+            settings.resolved_database_url(),
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
         if migrate:
             await upgrade(engine)
         sessions = session_factory(engine)

@@ -35,6 +35,10 @@ class PlatformSettings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), validation_alias=_env("QTP_DATA_DIR"))
     database_url: str | None = Field(default=None, validation_alias=_env("DATABASE_URL"))
     """``postgresql://…`` or ``sqlite:///…``; default: ``<data_dir>/quantum.db``."""
+    db_pool_size: int = Field(default=10, ge=1, validation_alias=_env("QTP_DB_POOL_SIZE"))
+    db_max_overflow: int = Field(default=10, ge=0, validation_alias=_env("QTP_DB_MAX_OVERFLOW"))
+    """PostgreSQL connections per instance: pool + overflow, times the instances,
+    must stay under the server's ``max_connections``; requests beyond wait."""
     redis_url: str | None = Field(default=None, validation_alias=_env("REDIS_URL"))
     """Set: instances share the bus, leases, token locks and rate limits through it."""
     redis_prefix: str = Field(default="qtp:", validation_alias=_env("QTP_REDIS_PREFIX"))

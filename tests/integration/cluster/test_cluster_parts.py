@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 
 import redis.asyncio as redis
+from tests.redis_server import REDIS_URL
 
 from quantum.platform.cluster.leases import RedisLease
 from quantum.platform.cluster.shared import Cluster
-from tests.redis_server import REDIS_URL
 
 
 async def test_a_message_published_on_one_instance_reaches_the_others(

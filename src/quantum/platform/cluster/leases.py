@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -49,6 +52,8 @@ class RedisLease:
     def __init__(self, client: redis.Redis, name: str, *, ttl: float = 3.0) -> None:
         self._lock = client.lock(name, timeout=ttl, blocking=False, thread_local=False)
         self._interval = ttl / 4
+        self._token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
+        """The lease's value in Redis: names the holding process (for operators)."""
         self._held = False
         self._task: asyncio.Task[None] | None = None
 
@@ -65,7 +70,7 @@ class RedisLease:
             if self._held:
                 await self._lock.reacquire()
                 return True
-            return bool(await self._lock.acquire(blocking=False))
+            return bool(await self._lock.acquire(blocking=False, token=self._token))
         except LockError:
             return False  # it ran out (a pause longer than the ttl): someone else may hold it
         except (RedisError, OSError) as exc:

@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
 
-def create_engine(url: str, **options: Any) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 10, **options: Any
+) -> AsyncEngine:
     """SQLite gets WAL, foreign keys and a busy timeout (several writers in one
-    process); PostgreSQL a modest pool."""
+    process); PostgreSQL a modest pool (``pool_size`` + ``max_overflow`` connections)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -31,9 +33,8 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
             cursor.close()
 
         return engine
-    options.setdefault("pool_size", 10)
-    options.setdefault("max_overflow", 20)
     options.setdefault("pool_pre_ping", True)
+    options.update(pool_size=pool_size, max_overflow=max_overflow)
     return create_async_engine(url, **options)
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import re
 from collections.abc import Coroutine
@@ -72,6 +73,11 @@ INTERNAL_ERROR = 1011
 STOCK_CODE = re.compile(r"[0-9A-Z]{6}")
 MAX_CODES = 100
 AUTH_HELP = 'the first message must be {"type":"AUTH","token":"<access token>"}'
+
+
+RESUBSCRIBE_PAUSE = 0.2
+RESUBSCRIBE_MAX_PAUSE = 1.0
+"""Seconds between attempts to get a lost broker feed back (doubling, capped)."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,8 @@ class RealtimeSession:
         self._sender: asyncio.Task[None] | None = None
         self._books: dict[str, asyncio.Task[None]] = {}
         self._book_wanted: set[str] = set()
+        self._codes: set[str] = set()
+        """Stock codes the client subscribed to (to subscribe again after a lost feed)."""
         self._finished = asyncio.Event()
         self._close: tuple[int, str] | None = None
 
@@ -318,6 +326,7 @@ class RealtimeSession:
             if self._subscription is not None:
                 with self._acting():
                     await self._subscription.add(codes)
+                self._codes.update(codes)
                 return
             trading = await self._load_trading()
             if trading is None:
@@ -328,6 +337,7 @@ class RealtimeSession:
             self._error(exc.code, exc.message)
             return
         self._subscription = subscription
+        self._codes.update(codes)
         self._spawn_pump(subscription)
 
     async def _load_trading(self) -> Trading | None:
@@ -349,6 +359,7 @@ class RealtimeSession:
 
     async def _unsubscribe(self, codes: list[str]) -> None:
         self._book_wanted.difference_update(codes)
+        self._codes.difference_update(codes)
         for code in codes:
             poller = self._books.pop(code, None)
             if poller is not None:
@@ -375,19 +386,41 @@ class RealtimeSession:
         task.add_done_callback(done)
 
     async def _pump_broker(self, subscription: Subscription) -> None:
-        async for message in subscription.messages():
-            self._forward(message)
-        if self._subscription is not subscription or self._finished.is_set():
-            return
-        # The broker ended the feed by itself: drop it (a new SUBSCRIBE makes another).
-        self._subscription = None
-        self._stop_books()
-        if getattr(subscription, "close_code", None) == POLICY_VIOLATION:
-            self._finish(POLICY_VIOLATION, "slow consumer")
-            return
-        with contextlib.suppress(Exception):
-            await subscription.close()
-        self._error("feed_closed", "the realtime feed ended; subscribe again")
+        while True:
+            async for message in subscription.messages():
+                self._forward(message)
+            if self._subscription is not subscription or self._finished.is_set():
+                return
+            self._subscription = None
+            self._stop_books()
+            with contextlib.suppress(Exception):
+                await subscription.close()
+            if getattr(subscription, "close_code", None) == POLICY_VIOLATION:
+                self._finish(POLICY_VIOLATION, "slow consumer")
+                return
+            resumed = await self._resubscribe()
+            if resumed is None:
+                return
+            subscription = self._subscription = resumed
+
+    async def _resubscribe(self) -> Subscription | None:
+        """The broker ended the feed by itself (a restarted adapter, say): subscribe
+        again, pausing longer each time, until it works or the session ends. The
+        client sees STATUS RECONNECTING, then the new feed's SUBSCRIBED and ticks."""
+        self._send({"type": "STATUS", "status": "RECONNECTING", "detail": "feed lost"})
+        trading = self._trading
+        for attempt in itertools.count():
+            await asyncio.sleep(min(RESUBSCRIBE_MAX_PAUSE, RESUBSCRIBE_PAUSE * 2**attempt))
+            if self._finished.is_set() or trading is None or self._subscription is not None:
+                return None  # the session ended, or the client subscribed anew meanwhile
+            try:
+                with self._acting():
+                    return await self._platform.broker.subscribe(
+                        sorted(self._codes), trading.credentials
+                    )
+            except BrokerError:
+                continue
+        return None
 
     def _forward(self, message: RealtimeMessage) -> None:
         if isinstance(message, TickMessage):

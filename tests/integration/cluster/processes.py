@@ -1,0 +1,84 @@
+"""The platform's services as real processes on loopback (what deploy/'s compose file
+runs, natively): started, killed and restarted by the scale-out tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.integration.serving import free_port
+
+CLEARED = ("DATABASE_URL", "REDIS_URL", "KIWOOM_ADAPTER_URL", "QTP_SIMULATOR_URL", "QTP_SIMULATOR")
+"""Variables of the caller's shell that would change what the services do."""
+
+
+@dataclass
+class Service:
+    """One process of ``quantum <command>`` on a fixed loopback port."""
+
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    log_dir: Path
+    health: str = "/health"
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self, ready_timeout: float = 60.0) -> Service:
+        environment = {k: v for k, v in os.environ.items() if k not in CLEARED}
+        environment.update({"PYTHONUNBUFFERED": "1", **self.env})
+        self.starts += 1
+        log = (self.log_dir / f"{self.name}-{self.starts}.log").open("wb")
+        command = [sys.executable, "-m", "quantum.cli", *self.args, "--port", str(self.port)]
+        self.process = subprocess.Popen(
+            command, env=environment, stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        deadline = time.monotonic() + ready_timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited early:\n{self.log_tail()}")
+            try:
+                if httpx.get(self.url + self.health, timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name} did not start:\n{self.log_tail()}")
+            time.sleep(0.05)
+
+    def log_tail(self, size: int = 3000) -> str:
+        path = self.log_dir / f"{self.name}-{self.starts}.log"
+        return path.read_text(errors="replace")[-size:] if path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown at all, like a crashed host."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
