@@ -163,6 +163,11 @@ class RemoteSubscription:
         await self._connection.close()
 
 
+POOL_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=128)
+"""Connections to the adapter: every user's calls share them, and a request queued
+in httpx's pool costs time on every other request's completion."""
+
+
 class RemoteBroker:
     """Implements :class:`~quantum.adapter.broker.Broker` against ``base_url``."""
 
@@ -178,7 +183,7 @@ class RemoteBroker:
         self._observer = observer
         """Gets the Kiwoom calls the adapter reports for each request (``X-Kiwoom-Calls``)."""
         self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=timeout)
+        self._http = http or httpx.AsyncClient(timeout=timeout, limits=POOL_LIMITS)
 
     @property
     def ws_url(self) -> str:

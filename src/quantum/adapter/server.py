@@ -19,6 +19,9 @@ from quantum.kiwoom.settings import KiwoomSettings
 from quantum.metrics import chain_observers
 
 UVICORN_WS_OPTIONS: dict[str, Any] = {"ws": "websockets-sansio", "ws_per_message_deflate": False}
+KEEP_ALIVE_SECONDS = 75
+"""Idle keep-alive: longer than clients keep idle connections (httpx: 5 s), so the
+server never closes one a client is just reusing ("disconnected without a response")."""
 """WebSocket options of the adapter's uvicorn, chosen by ``bench.fanout`` (see
 docs/adapter-contracts.md, "Fan-out performance"): compressing every realtime
 frame cost about a third of the adapter's CPU for a few hundred bytes of JSON.
@@ -65,6 +68,12 @@ def app_closing(
 def serve(host: str, port: int, settings: KiwoomSettings) -> None:
     """Run the adapter until interrupted."""
     config = uvicorn.Config(
-        build_app(settings), host=host, port=port, log_level="info", **UVICORN_WS_OPTIONS
+        build_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_graceful_shutdown=10,
+        **UVICORN_WS_OPTIONS,
     )
     asyncio.run(uvicorn.Server(config).serve())

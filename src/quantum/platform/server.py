@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import uvicorn
 
+from quantum.adapter.server import KEEP_ALIVE_SECONDS
 from quantum.platform.app import create_platform_app
 from quantum.platform.core import Platform
 from quantum.platform.demo import ensure_demo
@@ -42,6 +43,7 @@ def serve(
                 access_log=False,
                 log_level="info",
                 timeout_graceful_shutdown=10,
+                timeout_keep_alive=KEEP_ALIVE_SECONDS,
             )
             await uvicorn.Server(config).serve()
         finally:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-
 from tests.integration.serving import free_port
 
 CLEARED = ("DATABASE_URL", "REDIS_URL", "KIWOOM_ADAPTER_URL", "QTP_SIMULATOR_URL", "QTP_SIMULATOR")

@@ -4,12 +4,12 @@ the user's app key pair sealed at rest and checked against Kiwoom before storing
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from async_lru import alru_cache
 from pydantic import SecretStr
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
@@ -113,8 +113,12 @@ class AccountService:
         self.keyring = keyring
         self._broker = broker
         self._clock = clock
-        self._trading_ttl = trading_ttl
-        self._trading_cache: dict[str, tuple[Trading | None, float]] = {}
+        self._trading_cache = (
+            alru_cache(maxsize=100_000, ttl=trading_ttl)(self._load_trading)
+            if trading_ttl > 0
+            else None
+        )
+        """Single-flight too: a burst of one user's requests costs one query and decryption."""
 
     # -- reading ------------------------------------------------------------------------
 
@@ -193,7 +197,7 @@ class AccountService:
             assert account_id is not None
             try:
                 await self._insert(account_id, environment, display_name, actor)
-                self._trading_cache.clear()
+                self._forget_trading()
                 return await self.get(account_id)
             except Conflict:
                 if chosen:
@@ -228,7 +232,7 @@ class AccountService:
             if account is None:
                 raise NotFound(f"no Kiwoom account {account_id}", code="account_not_found")
             account.is_active = active
-        self._trading_cache.clear()
+        self._forget_trading()
         return await self.get(account_id)
 
     async def assign(self, account_id: str, user_id: str, *, actor: str | None) -> AccountState:
@@ -250,7 +254,7 @@ class AccountService:
                     )
                 current = await session.get(AccountAssignment, account_id)
                 if current is not None and current.user_id == user_id:
-                    self._trading_cache.clear()
+                    self._forget_trading()
                     return await self.get(account_id)
                 if current is not None:
                     session.add(self._audit(account_id, current.user_id, "UNASSIGN", actor, now))
@@ -269,7 +273,7 @@ class AccountService:
             raise Conflict(
                 "the assignment changed concurrently; retry", code="assignment_conflict"
             ) from None
-        self._trading_cache.clear()
+        self._forget_trading()
         return await self.get(account_id)
 
     async def unassign(self, account_id: str, *, actor: str | None) -> AccountState:
@@ -281,7 +285,7 @@ class AccountService:
                 raise NotFound(f"account {account_id} is not assigned", code="not_assigned")
             session.add(self._audit(account_id, current.user_id, "UNASSIGN", actor, self._clock()))
             await session.delete(current)
-        self._trading_cache.clear()
+        self._forget_trading()
         return await self.get(account_id)
 
     @staticmethod
@@ -325,20 +329,19 @@ class AccountService:
             account.app_secret_sealed = secret.blob
             account.key_fingerprint = credentials.fingerprint
             account.credentials_updated_at = self._clock()
-        self._trading_cache.clear()
+        self._forget_trading()
         return await self.get(account_id)
 
     async def trading(self, user_id: str) -> Trading | None:
         """The user's account and decrypted key pair; None without stored credentials.
         Kept for ``trading_ttl`` seconds (changes made here apply at once; those made
         by another instance within that time)."""
-        cached = self._trading_cache.get(user_id)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
-        trading = await self._load_trading(user_id)
-        if self._trading_ttl > 0:
-            self._trading_cache[user_id] = (trading, time.monotonic() + self._trading_ttl)
-        return trading
+        load = self._trading_cache or self._load_trading
+        return await load(user_id)
+
+    def _forget_trading(self) -> None:
+        if self._trading_cache is not None:
+            self._trading_cache.cache_clear()
 
     async def _load_trading(self, user_id: str) -> Trading | None:
         async with self._sessions() as session:

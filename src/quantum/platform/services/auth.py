@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from async_lru import alru_cache
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -67,8 +67,12 @@ class AuthService:
     ) -> None:
         """``principal_ttl``: how long a user's role and status are trusted without a
         query (changes made here apply at once; other instances within this time)."""
-        self._principal_ttl = principal_ttl
-        self._principals: dict[str, tuple[Principal, float]] = {}
+        # A burst of requests from one user after the entry expired costs one query.
+        self._principals = (
+            alru_cache(maxsize=100_000, ttl=principal_ttl)(self._load_principal)
+            if principal_ttl > 0
+            else None
+        )
         self._sessions = sessions
         self._passwords = passwords
         self._codec = codec
@@ -159,21 +163,20 @@ class AuthService:
             raise Unauthorized(
                 f"access token rejected ({exc.reason})", code="invalid_token"
             ) from None
-        cached = self._principals.get(claims.user_id)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
+        load = self._principals or self._load_principal
+        return await load(claims.user_id)
+
+    async def _load_principal(self, user_id: str) -> Principal:
         async with self._sessions() as session:
-            user = await session.get(User, claims.user_id)
+            user = await session.get(User, user_id)
         if user is None or not user.is_active:
             # The token itself is no longer good: same code as any rejected token.
             raise Unauthorized(
                 "access token rejected (user disabled or gone)", code="invalid_token"
             )
-        principal = Principal(user.user_id, user.username, Role(user.role))
-        if self._principal_ttl > 0:
-            self._principals[user.user_id] = (principal, time.monotonic() + self._principal_ttl)
-        return principal
+        return Principal(user.user_id, user.username, Role(user.role))
 
     def forget(self, user_id: str) -> None:
         """Drop the cached state of a user whose role or status just changed."""
-        self._principals.pop(user_id, None)
+        if self._principals is not None:
+            self._principals.cache_invalidate(user_id)
