@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -84,7 +85,8 @@ def adapter(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the adapter API.")] = 8100,
 ) -> None:
-    """Run the broker adapter (Kiwoom keys from the KIWOOM_* environment)."""
+    """Run the broker adapter (Kiwoom keys from the KIWOOM_* environment; with
+    REDIS_URL, rate budgets shared with other adapters and platform instances)."""
     from quantum.adapter.server import serve
     from quantum.kiwoom.settings import KiwoomSettings
 
@@ -93,7 +95,13 @@ def adapter(
         f"Kiwoom adapter ({settings.environment.value}, key {settings.key_fingerprint}) "
         f"on http://{host}:{port}  (OpenAPI: /docs)"
     )
-    serve(host, port, settings)
+    serve(
+        host,
+        port,
+        settings,
+        redis_url=os.environ.get("REDIS_URL") or None,
+        redis_prefix=os.environ.get("QTP_REDIS_PREFIX", "qtp:"),
+    )
 
 
 @app.command()

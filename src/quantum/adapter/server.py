@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import redis.asyncio as redis
 import uvicorn
 from fastapi import FastAPI
 
@@ -15,33 +16,51 @@ from quantum.adapter.api import create_adapter_app
 from quantum.adapter.factory import inprocess_broker
 from quantum.adapter.metrics import AdapterMetrics, install_metrics
 from quantum.adapter.service import InProcessBroker
+from quantum.kiwoom.client import KiwoomClient
 from quantum.kiwoom.settings import KiwoomSettings
+from quantum.kiwoom.shared_ratelimit import RedisOutboundLimiter
 from quantum.metrics import chain_observers
 
 UVICORN_WS_OPTIONS: dict[str, Any] = {"ws": "websockets-sansio", "ws_per_message_deflate": False}
-KEEP_ALIVE_SECONDS = 75
-"""Idle keep-alive: longer than clients keep idle connections (httpx: 5 s), so the
-server never closes one a client is just reusing ("disconnected without a response")."""
 """WebSocket options of the adapter's uvicorn, chosen by ``bench.fanout`` (see
 docs/adapter-contracts.md, "Fan-out performance"): compressing every realtime
 frame cost about a third of the adapter's CPU for a few hundred bytes of JSON.
 ``websockets-sansio`` without deflate is also what lets ``WS /ws/realtime`` write
 its frames straight to the transport (:mod:`quantum.adapter.realtime.router`);
 other backends work through ASGI ``send`` at several times the CPU per frame."""
+KEEP_ALIVE_SECONDS = 75
+"""Idle keep-alive: longer than clients keep idle connections (httpx: 5 s), so the
+server never closes one a client is just reusing ("disconnected without a response")."""
 
 
-def build_app(settings: KiwoomSettings) -> FastAPI:
+def build_app(
+    settings: KiwoomSettings, *, redis_url: str | None = None, redis_prefix: str = "qtp:"
+) -> FastAPI:
     """The adapter app on the configured keys, with ``WS /ws/realtime``; the broker
-    (and its realtime hub) is closed on shutdown."""
+    (and its realtime hub) is closed on shutdown. ``redis_url``: each app key's rate
+    budget is shared with the other adapters and platform instances on that Redis."""
     metrics = AdapterMetrics()
-    broker = inprocess_broker(
-        settings, observer=chain_observers(calls.observe, metrics.calls.observe)
-    )
-    return app_closing(broker, broker.hub, metrics=metrics)
+    observer = chain_observers(calls.observe, metrics.calls.observe)
+    shared = redis.Redis.from_url(redis_url) if redis_url else None
+
+    def client_factory(key_settings: KiwoomSettings) -> KiwoomClient:
+        limiter = None
+        if shared is not None:
+            limiter = RedisOutboundLimiter.from_settings(
+                key_settings, redis=shared, prefix=f"{redis_prefix}ratelimit:"
+            )
+        return KiwoomClient.from_settings(key_settings, observer=observer, limiter=limiter)
+
+    broker = inprocess_broker(settings, client_factory=client_factory, observer=observer)
+    return app_closing(broker, broker.hub, metrics=metrics, redis_client=shared)
 
 
 def app_closing(
-    broker: InProcessBroker, hub: Any = None, *, metrics: AdapterMetrics | None = None
+    broker: InProcessBroker,
+    hub: Any = None,
+    *,
+    metrics: AdapterMetrics | None = None,
+    redis_client: redis.Redis | None = None,
 ) -> FastAPI:
     """:func:`create_adapter_app` whose shutdown closes ``broker``, with ``GET /metrics``
     (``metrics``: whose ``calls.observe`` the broker's clients report to; default: a
@@ -60,15 +79,24 @@ def app_closing(
                 yield
             finally:
                 await broker.close()
+                if redis_client is not None:
+                    await redis_client.aclose()
 
     app.router.lifespan_context = lifespan
     return app
 
 
-def serve(host: str, port: int, settings: KiwoomSettings) -> None:
+def serve(
+    host: str,
+    port: int,
+    settings: KiwoomSettings,
+    *,
+    redis_url: str | None = None,
+    redis_prefix: str = "qtp:",
+) -> None:
     """Run the adapter until interrupted."""
     config = uvicorn.Config(
-        build_app(settings),
+        build_app(settings, redis_url=redis_url, redis_prefix=redis_prefix),
         host=host,
         port=port,
         log_level="info",

@@ -4,12 +4,26 @@ the shared lock (the whole platform on several instances: test_instances.py)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 import redis.asyncio as redis
+from tests.integration.platform.databases import database
+from tests.integration.simulator.conftest import (  # noqa: F401  (fixtures)
+    StartSimulator,
+    start_simulator,
+)
 from tests.redis_server import REDIS_URL
 
+from quantum.kiwoom.settings import KiwoomSettings
+from quantum.kiwoom.tokens import TokenManager
 from quantum.platform.cluster.leases import RedisLease
 from quantum.platform.cluster.shared import Cluster
+from quantum.platform.db.engine import create_engine, session_factory
+from quantum.platform.db.migrate import upgrade
+from quantum.platform.security.crypto import Keyring
+from quantum.platform.services.token_store import DatabaseTokenCache
 
 
 async def test_a_message_published_on_one_instance_reaches_the_others(
@@ -107,3 +121,41 @@ async def test_without_redis_the_lock_does_not_block() -> None:
             pass
     finally:
         await down.aclose()
+
+
+async def test_instances_sharing_the_token_store_issue_one_token_per_key(
+    redis_prefix: str,
+    start_simulator: StartSimulator,  # noqa: F811
+    shared_db: str,
+) -> None:
+    """Two instances' token managers for one app key, over one database and the shared
+    lock, with a cold store: a burst of 200 requests on each makes one au10001."""
+    sim = start_simulator()
+    keyring = Keyring.generate()
+    settings = KiwoomSettings.for_url(sim.base_url, "shared-key", "shared-secret")
+    engine = create_engine(shared_db)
+    await upgrade(engine)
+    sessions = session_factory(engine)
+    instances = [Cluster(REDIS_URL, prefix=redis_prefix) for _ in range(2)]
+    managers = [
+        TokenManager(
+            settings, cache=DatabaseTokenCache(sessions, keyring, shared_lock=cluster.lock)
+        )
+        for cluster in instances
+    ]
+    try:
+        tokens = await asyncio.gather(*(managers[i % 2].get() for i in range(400)))
+        assert len({token.secret() for token in tokens}) == 1
+        assert sum(sim.sim.tokens.requests.values()) == 1  # au10001 calls
+    finally:
+        for manager in managers:
+            await manager.aclose()
+        for cluster in instances:
+            await cluster.aclose()
+        await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with database(request.param, tmp_path) as url:
+        yield url

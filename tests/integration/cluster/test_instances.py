@@ -81,7 +81,12 @@ def deployment(
             adapter = Service(
                 "adapter",
                 ["adapter"],
-                {"KIWOOM_ENVIRONMENT": "production", "KIWOOM_REST_URL": sim.base_url},
+                {
+                    "KIWOOM_ENVIRONMENT": "production",
+                    "KIWOOM_REST_URL": sim.base_url,
+                    "REDIS_URL": REDIS_URL,
+                    "QTP_REDIS_PREFIX": redis_prefix,
+                },
                 tmp_path,
             )
             services.append(adapter.start())
@@ -238,6 +243,10 @@ async def test_three_instances_share_users_tokens_budgets_and_survive_deaths(
         )
         placed += [o["orderId"] for o in burst]
         assert deployment.sim_state().get("rate_limited", {}) == {}
+        budgets = [
+            key async for key in redis_client.scan_iter(f"{deployment.redis_prefix}ratelimit:*")
+        ]
+        assert budgets, "the adapter keeps the key's budget in Redis"
 
         # The adapter dies (SIGKILL) and comes back: ticks resume on their own.
         deployment.adapter.kill()
