@@ -18,16 +18,25 @@ from quantum.platform.web import mount_web
 
 
 def create_platform_app(
-    settings: PlatformSettings | None = None, *, platform: Platform | None = None
+    settings: PlatformSettings | None = None,
+    *,
+    platform: Platform | None = None,
+    close_platform: bool = False,
 ) -> FastAPI:
     """An app that starts (and stops) its own :class:`Platform` from ``settings``,
-    or serves a ``platform`` started by the caller (which then also stops it)."""
+    or serves a ``platform`` started by the caller (which then also stops it, unless
+    ``close_platform``: the server's shutdown does, after the last request and socket,
+    which is the only moment uvicorn gives before it re-raises SIGTERM)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if platform is not None:
             app.state.platform = platform
-            yield
+            try:
+                yield
+            finally:
+                if close_platform:
+                    await platform.aclose()
             return
         started = await Platform.start(settings or PlatformSettings())
         app.state.platform = started

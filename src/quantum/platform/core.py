@@ -117,7 +117,7 @@ class Platform:
             simulator_clock = simulator.clock
         elif simulator_url is not None and simulator_clock is None:
             simulator_clock = follow_simulator_clock(simulator_url)
-            log.info("built-in simulator on %s", simulator_url)
+            log.info("following the clock of the simulator on %s", simulator_url)
         usage = UsageRecorder(
             sessions,
             flush_seconds=settings.usage_flush_seconds,
@@ -227,3 +227,4 @@ class Platform:
             await self.engine.dispose()
             if self.simulator is not None:
                 self.simulator.stop()
+            log.info("platform stopped (usage log flushed, lease handed back)")

@@ -33,20 +33,23 @@ def serve(
                 announce("Demo sign-in (simulated market, no real money):")
                 for line in logins.lines:
                     announce(line)
-            announce(f"Quantum Trading Platform on http://{host}:{port}  (API docs: /docs)")
-            app = create_platform_app(settings, platform=platform)
-            config = uvicorn.Config(
-                app,
-                host=host,
-                port=port,
-                ws="websockets-sansio",
-                access_log=False,
-                log_level="info",
-                timeout_graceful_shutdown=10,
-                timeout_keep_alive=KEEP_ALIVE_SECONDS,
-            )
-            await uvicorn.Server(config).serve()
-        finally:
+            # The app's shutdown closes the platform: uvicorn ends a SIGTERM'd process
+            # right after its own shutdown, so code after serve() would never run.
+            app = create_platform_app(settings, platform=platform, close_platform=True)
+        except BaseException:
             await platform.aclose()
+            raise
+        announce(f"Quantum Trading Platform on http://{host}:{port}  (API docs: /docs)")
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            ws="websockets-sansio",
+            access_log=False,
+            log_level="info",
+            timeout_graceful_shutdown=10,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
+        await uvicorn.Server(config).serve()
 
     asyncio.run(main())

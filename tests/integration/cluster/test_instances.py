@@ -305,3 +305,19 @@ async def test_three_instances_share_users_tokens_budgets_and_survive_deaths(
     ]
     assert {o["state"] for o in resting} == {"ACCEPTED"}
     assert deployment.sim_state().get("rate_limited", {}) == {}
+
+    # A graceful stop (SIGTERM): the user's socket is closed with a reason, the
+    # process exits cleanly and at once, and it hands its lease back.
+    leaving, staying = survivors
+    async with session(deployment.ws(leaving), headers) as peer:
+        started = time.monotonic()
+        await asyncio.to_thread(leaving.stop)
+        await peer.closed_event()
+        assert peer.ws.close_code == 1012, peer.ws.close_code  # "service restart"
+        # uvicorn re-raises the SIGTERM it handled once it has shut down
+        assert leaving.process is not None and leaving.process.returncode == -15
+        assert time.monotonic() - started < 5
+    holder = await redis_client.get(f"{deployment.redis_prefix}lease:order-supervision")
+    assert holder is None or int(holder.decode().split(":")[1]) == staying.pid
+    log = leaving.log_tail(100_000)
+    assert "Traceback" not in log and "platform stopped" in log

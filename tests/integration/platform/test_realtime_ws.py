@@ -86,6 +86,10 @@ class Peer:
     def closed(self) -> bool:
         return self._reader.done()
 
+    async def closed_event(self, within: float = 10.0) -> None:
+        """Wait until the server has closed the connection."""
+        await asyncio.wait_for(asyncio.shield(self._reader), within)
+
     async def send(self, **message: Any) -> None:
         await self.ws.send(orjson.dumps(message).decode())
 
