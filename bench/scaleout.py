@@ -28,12 +28,8 @@ after a warm-up order per user:
   spread round-robin over the instances and the users (``AUTH`` with the user's
   access token, ``SUBSCRIBE`` to a few of the first ``--codes`` listed stocks):
   ``fanout_msgs_per_s_*`` TICK messages received per second over the window;
-  ``fanout_p50_ms_*`` / ``fanout_p99_ms_*``: the platform hop, for the clients
-  of the first 4 users: a tick's receipt time minus the receipt time of the
-  same trade (stock code, cumulative volume) by a reference client subscribed
-  directly to the adapter with the same user's app key (so fed by the same
-  upstream session of the adapter's hub); ``fanout_clients_closed_*``:
-  clients closed during the window.
+  ``fanout_clients_closed_*``: clients closed during the window. (Latency is
+  ``bench.fanout``'s subject; a TICK's ``time`` has whole seconds only.)
 
 ``*_scaling_ratio``: the 3-instance figure over the 1-instance one. CPU figures
 (% of one core over the measurement window, per process role) show where the
@@ -71,7 +67,6 @@ from bench._harness import free_port, platform_process, report, simulator_proces
 from bench.orders import (
     CODE,
     INTERVAL,
-    SECRET,
     _json,
     percentile,
     platform_env,
@@ -88,8 +83,6 @@ SIMULATOR = {
 }
 REDIS_URL = os.environ.get("QTP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 TOPOLOGIES = (1, 3)
-REFERENCED_USERS = 4
-"""Users whose app keys also get a reference client on the adapter (latency)."""
 TICK_PREFIX = b'{"type":"TICK"'
 
 
@@ -270,7 +263,6 @@ class Totals:
     failed: int = 0
     closed_in_window: int = 0
     errors: dict[str, int] = field(default_factory=dict)
-    samples: list[tuple[int, str, int, float]] = field(default_factory=list)
 
 
 async def platform_client(
@@ -284,7 +276,6 @@ async def platform_client(
     auth = orjson.dumps({"type": "AUTH", "token": token})
     subscribe = orjson.dumps({"type": "SUBSCRIBE", "stockCodes": codes})
     state = {"subscribed": False}
-    sampled = user < REFERENCED_USERS
 
     class Listener(WSListener):  # type: ignore[misc]
         def on_ws_connected(self, transport: WSTransport) -> None:
@@ -303,9 +294,6 @@ async def platform_client(
                 if not window[0] <= now <= window[1]:
                     return
                 totals.received += 1
-                if sampled:
-                    tick = orjson.loads(payload)
-                    totals.samples.append((user, tick["stockCode"], tick["cumulativeVolume"], now))
                 return
             message = orjson.loads(payload)
             kind_name = message.get("type")
@@ -366,53 +354,15 @@ async def client_worker() -> None:
         "received": totals.received,
         "closed": totals.closed_in_window,
         "errors": totals.errors,
-        "samples": totals.samples[:50_000],
         "cpu": cpu,
     }
     print(json.dumps(result), flush=True)
 
 
-async def reference_client(
-    adapter_base: str,
-    user: int,
-    app_key: str,
-    codes: list[str],
-    seen: dict[tuple[int, str, int], float],
-) -> None:
-    """Straight to the adapter with ``user``'s app key (so on the same upstream
-    session of the adapter's hub as the platform's connections for that user),
-    batched frames: when each trade (stock code, cumulative volume) reached a
-    client that skips the platform."""
-    url = adapter_base.replace("http://", "ws://") + "/ws/realtime?batch=1"
-    headers = {
-        "X-Kiwoom-App-Key": app_key,
-        "X-Kiwoom-App-Secret": SECRET,
-        "X-Kiwoom-Environment": "simulator",
-    }
-    subscribe = orjson.dumps({"type": "SUBSCRIBE", "stock_codes": codes}).decode()
-    async with aiohttp.ClientSession() as session:
-        while True:  # the adapter may end a feed (e.g. its upstream was lost): reconnect
-            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                async with session.ws_connect(url, headers=headers, max_msg_size=2**22) as ws:
-                    await ws.send_str(subscribe)
-                    async for frame in ws:
-                        if frame.type != aiohttp.WSMsgType.TEXT:
-                            break
-                        now = time.time()
-                        body = orjson.loads(frame.data)
-                        for message in body if isinstance(body, list) else (body,):
-                            if message.get("type") == "TICK":
-                                key = (user, message["stock_code"], message["cum_volume"])
-                                seen.setdefault(key, now)
-            await asyncio.sleep(0.5)
-
-
 async def fanout_phase(
     bases: list[str],
     tokens: list[str],
-    keys: list[str],
     subscriptions: list[list[str]],
-    adapter_base: str,
     adapter_pid: int,
     procs: int,
     seconds: float,
@@ -424,13 +374,6 @@ async def fanout_phase(
         (urls[i % count], tokens[i % users], codes, i % users)
         for i, codes in enumerate(subscriptions)
     ]
-    seen: dict[tuple[int, str, int], float] = {}
-    references = []
-    for user in range(min(REFERENCED_USERS, users)):
-        codes = sorted({code for _, _, chosen, u in clients if u == user for code in chosen})
-        references.append(
-            asyncio.create_task(reference_client(adapter_base, user, keys[user], codes, seen))
-        )
     workers = []
     try:
         for index in range(procs):
@@ -480,22 +423,9 @@ async def fanout_phase(
             if worker.returncode is None:
                 worker.kill()
                 await worker.wait()
-        for reference in references:
-            reference.cancel()
-            with contextlib.suppress(BaseException):
-                await reference
-    latencies = [
-        1000 * (at - seen[(user, code, cum)])
-        for r in results
-        for user, code, cum, at in r["samples"]
-        if (user, code, cum) in seen
-    ]
     cpu["client"] = 100 * sum(r["cpu"] for r in results) / seconds
     return {
         "msgs_per_s": sum(r["received"] for r in results) / seconds,
-        "p50": percentile(latencies, 50) if latencies else float("nan"),
-        "p99": percentile(latencies, 99) if latencies else float("nan"),
-        "matched": len(latencies),
         "closed": sum(r["closed"] for r in results),
         "subscribed": subscribed,
         "cpu": cpu,
@@ -526,7 +456,6 @@ class Shared:
     env: dict[str, str]
     logs: Path
     headers: list[dict[str, str]] = field(default_factory=list)
-    keys: list[str] = field(default_factory=list)
     price: int = 0
 
 
@@ -536,7 +465,6 @@ async def create_users(base: str, shared: Shared, load: Load) -> None:
     async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as session:
         traders = await setup_users(session, load.users, secrets.token_hex(3))
         shared.headers = [h for h, _ in traders]
-        shared.keys = [k for _, k in traders]
         async with session.get(f"/api/v1/stocks/{CODE}", headers=shared.headers[0]) as answer:
             shared.price = int((await _json(answer, 200))["lowerLimit"])
 
@@ -568,9 +496,7 @@ def run_phase(
             fanout = await fanout_phase(
                 bases,
                 tokens,
-                shared.keys,
                 subscriptions,
-                shared.adapter_base,
                 shared.adapter_pid,
                 load.procs,
                 load.seconds,
@@ -653,9 +579,6 @@ def figures(results: dict[int, dict[str, Any]]) -> None:
         report(f"order_submit_p50_ms_{tail}", orders["p50"], "ms")
         report(f"order_submit_p99_ms_{tail}", orders["p99"], "ms")
         report(f"order_submit_failures_{tail}", orders["failures"], "")
-        report(f"fanout_p50_ms_{tail}", fanout["p50"], "ms")
-        report(f"fanout_p99_ms_{tail}", fanout["p99"], "ms")
-        report(f"fanout_latency_samples_{tail}", fanout["matched"], "ticks")
         report(f"fanout_clients_subscribed_{tail}", fanout["subscribed"], "clients")
         report(f"fanout_clients_closed_{tail}", fanout["closed"], "clients")
         report_cpu("orders", orders["cpu"], tail)

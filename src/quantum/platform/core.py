@@ -54,6 +54,15 @@ def load_keyring(settings: PlatformSettings) -> Keyring:
     return load_or_create_keyring(spec, settings.data_dir / "encryption.keys")
 
 
+def login_storage(settings: PlatformSettings) -> tuple[str, dict[str, str]]:
+    """Where login attempts are counted: Redis when instances share it (an attacker
+    spreading guesses over instances gets no more), else in memory."""
+    if not settings.redis_url:
+        return "async+memory://", {}
+    options = {"implementation": "redispy", "key_prefix": f"{settings.redis_prefix}login"}
+    return f"async+{settings.redis_url}", options
+
+
 @dataclass
 class Platform:
     settings: PlatformSettings
@@ -105,9 +114,12 @@ class Platform:
             time_cost=settings.password_time_cost, memory_cost=settings.password_memory_cost
         )
         codec = JwtCodec(secret, access_ttl=timedelta(minutes=settings.access_token_minutes))
+        storage_uri, storage_options = login_storage(settings)
         limiter = LoginLimiter(
+            storage_uri,
             per_username=settings.login_limit_per_username,
             per_client=settings.login_limit_per_client,
+            **storage_options,
         )
         simulator = None
         simulator_url = settings.simulator_url

@@ -236,6 +236,16 @@ async def test_three_instances_share_users_tokens_budgets_and_survive_deaths(
         assert len({body["accessToken"] for _, body in answers}) == 1
         assert sum(deployment.sim_state()["token_requests"].values()) == 1
 
+        # Password guesses spread over the instances are counted together.
+        statuses = []
+        for attempt in range(6):
+            answer = await http.post(
+                f"{(a, b, c)[attempt % 3].url}/api/v1/auth/login",
+                json={"username": "trader1", "password": f"guess-{attempt}"},
+            )
+            statuses.append(answer.status_code)
+        assert statuses == [401] * 5 + [429], statuses
+
         # Orders at four times the key's budget, through all three instances: the
         # simulator never answers "too many requests".
         burst = await asyncio.gather(

@@ -31,8 +31,10 @@ class LoginLimiter:
         *,
         per_username: str = "5/minute",
         per_client: str = "20/minute",
+        **storage_options: str,
     ) -> None:
-        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        """``storage_options``: for the storage, e.g. Redis's ``implementation``."""
+        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri, **storage_options))
         self._per_username: RateLimitItem = parse(per_username)
         self._per_client: RateLimitItem = parse(per_client)
 

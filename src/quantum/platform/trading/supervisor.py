@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from quantum.adapter.broker import BrokerError
@@ -103,7 +104,7 @@ class TradingSupervisor:
         elif self._bus is not None:
             self._spawn(self._bus.publish(WATCH_TOPIC, {"user_id": user_id}))
 
-    def _spawn(self, work: Any) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
