@@ -163,7 +163,10 @@ class RemoteSubscription:
         await self._connection.close()
 
 
-POOL_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=128)
+CLOSE_TIMEOUT = 1.0
+"""Seconds to wait for the adapter's answer to a close: a platform stopping with many
+users' sockets open must not spend its graceful-shutdown time on handshakes."""
+POOL_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=64)
 """Connections to the adapter: every user's calls share them, and a request queued
 in httpx's pool costs time on every other request's completion."""
 
@@ -328,6 +331,7 @@ class RemoteBroker:
                 url,
                 additional_headers=credential_headers(credentials),
                 open_timeout=SUBSCRIBE_OPEN_TIMEOUT,
+                close_timeout=CLOSE_TIMEOUT,
             )
         except (TimeoutError, OSError) as exc:
             raise BrokerUnavailable(f"adapter realtime unreachable: {type(exc).__name__}") from None

@@ -148,6 +148,12 @@ class _Sessions:
         return self.first <= day <= self.last
 
 
+def preload() -> None:
+    """Build the exchange calendar now (seconds of CPU): at start-up, in a thread, so
+    that the first order does not stall a server's event loop for that long."""
+    _xkrx()
+
+
 @cache
 def _xkrx() -> _Sessions:
     """Load XKRX once per process (building the calendar takes seconds)."""

@@ -3,6 +3,7 @@ stopped as one (the app's lifespan, the CLI and the tests all use this)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from quantum.adapter.broker import Broker
 from quantum.adapter.schema import Environment
+from quantum.krx import sessions as krx_sessions
 from quantum.metrics import chain_observers
 from quantum.platform.brokerage import build_broker
 from quantum.platform.bus import Bus
@@ -109,6 +111,7 @@ class Platform:
         )
         if migrate:
             await upgrade(engine)
+        await asyncio.to_thread(krx_sessions.preload)
         sessions = session_factory(engine)
         passwords = Passwords(
             time_cost=settings.password_time_cost, memory_cost=settings.password_memory_cost
