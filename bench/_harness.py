@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,27 +72,31 @@ def report(name: str, value: float, unit: str) -> None:
         print(f"{name}: {value:.2f} {unit}", flush=True)
 
 
-PLATFORM_ENV_CLEARED = ("DATABASE_URL", "KIWOOM_ADAPTER_URL", "QTP_SIMULATOR_URL", "QTP_SIMULATOR")
-"""Variables of the caller's shell that would change what a benchmark measures."""
+PLATFORM_ENV_CLEARED = ("DATABASE_URL", "REDIS_URL", "QTP_SIMULATOR_URL", "QTP_SIMULATOR")
+"""Variables of the caller's shell that would change what a benchmark measures (and
+every ``KIWOOM_*`` one)."""
 
 
 @contextlib.contextmanager
-def platform_process(
-    data_dir: Path,
+def quantum_process(
+    args: list[str],
     env: dict[str, str],
     *,
-    demo: bool = False,
     log_path: Path | None = None,
     ready_timeout: float = 90.0,
-) -> Iterator[str]:
-    """``quantum run`` on a free loopback port with ``env`` on top of a cleaned
-    environment; yields its base URL once ``/health`` answers. Output goes to
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``quantum <args> --port <free port>`` with ``env`` on top of a cleaned
+    environment; yields (base URL, process) once ``/health`` answers. Output goes to
     ``log_path`` (default: discarded)."""
     port = free_port()
-    full_env = {k: v for k, v in os.environ.items() if k not in PLATFORM_ENV_CLEARED}
+    full_env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in PLATFORM_ENV_CLEARED and not k.startswith("KIWOOM_")
+    }
     full_env.update({"PYTHONUNBUFFERED": "1", **env})
-    command = [sys.executable, "-m", "quantum.cli", "run", "--port", str(port)]
-    command += ["--data-dir", str(data_dir), *(["--demo"] if demo else [])]
+    command = [sys.executable, "-m", "quantum.cli", *args, "--port", str(port)]
+    name = args[0]
     with contextlib.ExitStack() as stack:
         output: Any = subprocess.DEVNULL
         if log_path is not None:
@@ -104,14 +109,18 @@ def platform_process(
             while True:
                 if process.poll() is not None:
                     tail = log_path.read_text(errors="replace")[-4000:] if log_path else ""
-                    raise RuntimeError(f"the platform exited early ({process.returncode}):\n{tail}")
+                    raise RuntimeError(
+                        f"quantum {name} exited early ({process.returncode}):\n{tail}"
+                    )
                 with contextlib.suppress(httpx.HTTPError):
                     if httpx.get(f"{base}/health", timeout=1).status_code == 200:
                         break
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"the platform did not answer /health in {ready_timeout} s")
+                    raise TimeoutError(
+                        f"quantum {name} did not answer /health in {ready_timeout} s"
+                    )
                 time.sleep(0.1)
-            yield base
+            yield base, process
         finally:
             process.terminate()
             try:
@@ -119,3 +128,48 @@ def platform_process(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)
+
+
+@contextlib.contextmanager
+def platform_process(
+    data_dir: Path,
+    env: dict[str, str],
+    *,
+    demo: bool = False,
+    log_path: Path | None = None,
+    ready_timeout: float = 90.0,
+) -> Iterator[str]:
+    """``quantum run`` with ``data_dir`` (see :func:`quantum_process`); yields its URL."""
+    args = ["run", "--data-dir", str(data_dir), *(["--demo"] if demo else [])]
+    with quantum_process(args, env, log_path=log_path, ready_timeout=ready_timeout) as (base, _):
+        yield base
+
+
+async def client_window(
+    tasks: list[asyncio.Task[None]],
+    window: list[float],
+    *,
+    settled: Callable[[], bool],
+    ready_line: Callable[[], str],
+    linger: float,
+) -> float:
+    """The client-worker side of a measured window (bench.fanout, bench.scaleout): once
+    ``settled()`` (at most 120 s) print ``ready_line()``; read the window's start and end
+    (epoch seconds) from stdin into ``window``, which the clients check; sleep through
+    it; cancel ``tasks`` ``linger`` seconds after it. Returns the CPU seconds it took."""
+    for _ in range(2400):  # 120 s at most; the clients report by counters, not events
+        if settled():
+            break
+        await asyncio.sleep(0.05)
+    print(ready_line(), flush=True)
+    line = await asyncio.to_thread(sys.stdin.readline)
+    window[0], window[1] = (float(x) for x in line.split())
+    await asyncio.sleep(max(0.0, window[0] - time.time()))
+    cpu_start = time.process_time()
+    await asyncio.sleep(max(0.0, window[1] - time.time()))
+    cpu = time.process_time() - cpu_start
+    await asyncio.sleep(linger)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return cpu

@@ -65,7 +65,7 @@ import httpx
 import orjson
 from websockets.asyncio.client import connect
 
-from bench._harness import free_port, report, simulator_process
+from bench._harness import client_window, free_port, report, simulator_process
 
 SIMULATOR = {
     "clock": "real",
@@ -396,22 +396,13 @@ async def client_worker(spec: dict[str, Any]) -> None:
         connect_one = CLIENTS[spec["client"]]
         tasks.append(asyncio.create_task(connect_one(url, codes, totals, window, spec["deflate"])))
         await asyncio.sleep(0.002)  # do not flood the adapter's accept queue
-    deadline = time.monotonic() + 120
-    while totals.connected + totals.disconnected < len(tasks):
-        if time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.05)
-    print(f"ready {totals.connected}", flush=True)
-    line = await asyncio.to_thread(sys.stdin.readline)
-    window[0], window[1] = (float(x) for x in line.split())
-    await asyncio.sleep(max(0.0, window[0] - time.time()))
-    cpu_start = time.process_time()
-    await asyncio.sleep(max(0.0, window[1] - time.time()))
-    cpu = time.process_time() - cpu_start
-    await asyncio.sleep(0.3)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    cpu = await client_window(
+        tasks,
+        window,
+        settled=lambda: totals.connected + totals.disconnected >= len(tasks),
+        ready_line=lambda: f"ready {totals.connected}",
+        linger=0.3,
+    )
     result = {
         "received": totals.received,
         "gaps": totals.gaps,

@@ -60,10 +60,15 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import httpx
 import orjson
 
-from bench._harness import free_port, platform_process, report, simulator_process
+from bench._harness import (
+    client_window,
+    platform_process,
+    quantum_process,
+    report,
+    simulator_process,
+)
 from bench.orders import (
     CODE,
     INTERVAL,
@@ -95,40 +100,15 @@ def suffix(instances: int) -> str:
 
 @contextlib.contextmanager
 def adapter_process(sim_url: str, log_path: Path) -> Iterator[tuple[str, int]]:
-    """``quantum adapter`` pointed at the simulator; yields (base URL, pid)."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIWOOM_")}
-    env.update(
-        {
-            "PYTHONUNBUFFERED": "1",
-            "KIWOOM_REST_URL": sim_url,
-            "KIWOOM_WS_URL": sim_url.replace("http://", "ws://") + "/api/dostk/websocket",
-        }
-    )
-    command = [sys.executable, "-m", "quantum.cli", "adapter", "--port", str(port)]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if process.poll() is not None:
-                    tail = log_path.read_text(errors="replace")[-3000:]
-                    raise RuntimeError(f"the adapter exited early:\n{tail}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the adapter did not answer /health")
-                time.sleep(0.1)
-            yield base, process.pid
-        finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+    """``quantum adapter`` pointed at the simulator, its rate budgets in Redis like the
+    instances'; yields (base URL, pid)."""
+    env = {
+        "KIWOOM_REST_URL": sim_url,
+        "KIWOOM_WS_URL": sim_url.replace("http://", "ws://") + "/api/dostk/websocket",
+        "REDIS_URL": REDIS_URL,
+    }
+    with quantum_process(["adapter"], env, log_path=log_path, ready_timeout=60) as (base, process):
+        yield base, process.pid
 
 
 def redis_ready(url: str) -> bool:
@@ -334,22 +314,13 @@ async def client_worker() -> None:
     for url, token, codes, user in spec["clients"]:
         tasks.append(asyncio.create_task(platform_client(url, token, codes, user, totals, window)))
         await asyncio.sleep(0.005)  # do not flood the instances' accept queues
-    deadline = time.monotonic() + 120
-    while totals.subscribed + totals.failed < len(tasks):
-        if time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.05)
-    print(f"ready {totals.subscribed} {json.dumps(totals.errors)}", flush=True)
-    line = await asyncio.to_thread(sys.stdin.readline)
-    window[0], window[1] = (float(x) for x in line.split())
-    await asyncio.sleep(max(0.0, window[0] - time.time()))
-    cpu_start = time.process_time()
-    await asyncio.sleep(max(0.0, window[1] - time.time()))
-    cpu = time.process_time() - cpu_start
-    await asyncio.sleep(0.2)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    cpu = await client_window(
+        tasks,
+        window,
+        settled=lambda: totals.subscribed + totals.failed >= len(tasks),
+        ready_line=lambda: f"ready {totals.subscribed} {json.dumps(totals.errors)}",
+        linger=0.2,
+    )
     result = {
         "received": totals.received,
         "closed": totals.closed_in_window,

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from quantum.kiwoom.endpoints import TRS, Category
 from quantum.kiwoom.settings import KiwoomEnvironment, key_fingerprint
@@ -215,6 +215,21 @@ OnAcquire = Callable[[str, str, float], None]
 """Called with (key fingerprint, api-id, clock time) for every granted send."""
 
 
+def options_from(settings: KiwoomSettings) -> dict[str, Any]:
+    """A limiter's rules and options as ``settings`` give them (keyword arguments)."""
+    return {
+        "limits": select_limits(
+            settings.environment,
+            per_second=settings.rate_limit_per_second,
+            global_per_second=settings.rate_limit_global_per_second,
+            window_seconds=settings.rate_limit_window_seconds,
+        ),
+        "environment": settings.environment,
+        "margin_seconds": settings.rate_limit_margin_seconds,
+        "enabled": settings.rate_limit_enabled,
+    }
+
+
 class OutboundLimiter:
     """Waits until a request may be sent without breaking any budget."""
 
@@ -246,19 +261,7 @@ class OutboundLimiter:
     def from_settings(
         cls, settings: KiwoomSettings, *, on_acquire: OnAcquire | None = None
     ) -> OutboundLimiter:
-        limits = select_limits(
-            settings.environment,
-            per_second=settings.rate_limit_per_second,
-            global_per_second=settings.rate_limit_global_per_second,
-            window_seconds=settings.rate_limit_window_seconds,
-        )
-        return cls(
-            limits,
-            environment=settings.environment,
-            margin_seconds=settings.rate_limit_margin_seconds,
-            enabled=settings.rate_limit_enabled,
-            on_acquire=on_acquire,
-        )
+        return cls(**options_from(settings), on_acquire=on_acquire)
 
     def _rule(self, scope: LimitScope, kind: TrKind) -> RateLimit | None:
         for row in self.limits:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from quantum.kiwoom.ratelimit import OnAcquire, OutboundLimiter, RateLimit, _Window, select_limits
+from quantum.kiwoom.ratelimit import OnAcquire, OutboundLimiter, RateLimit, _Window, options_from
 from quantum.kiwoom.settings import KiwoomEnvironment, key_fingerprint
 
 if TYPE_CHECKING:
@@ -115,21 +115,7 @@ class RedisOutboundLimiter(OutboundLimiter):
         prefix: str = "qtp:ratelimit:",
         on_acquire: OnAcquire | None = None,
     ) -> RedisOutboundLimiter:
-        limits = select_limits(
-            settings.environment,
-            per_second=settings.rate_limit_per_second,
-            global_per_second=settings.rate_limit_global_per_second,
-            window_seconds=settings.rate_limit_window_seconds,
-        )
-        return cls(
-            limits,
-            redis=redis,
-            prefix=prefix,
-            environment=settings.environment,
-            margin_seconds=settings.rate_limit_margin_seconds,
-            enabled=settings.rate_limit_enabled,
-            on_acquire=on_acquire,
-        )
+        return cls(**options_from(settings), redis=redis, prefix=prefix, on_acquire=on_acquire)
 
     async def acquire(self, app_key: str, api_id: str) -> float:
         """Wait for a slot shared by every process using ``app_key``; returns seconds waited."""
