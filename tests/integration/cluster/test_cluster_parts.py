@@ -159,3 +159,26 @@ async def test_instances_sharing_the_token_store_issue_one_token_per_key(
 def shared_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with database(request.param, tmp_path) as url:
         yield url
+
+
+async def test_the_bus_subscribes_again_after_redis_drops_its_connection(
+    redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    cluster = Cluster(REDIS_URL, prefix=redis_prefix)
+    bus = cluster.bus()
+    try:
+        listener = await bus.subscribe("orders:u9")
+        received = listener.messages()
+        await redis_client.client_kill_filter(_type="pubsub")
+        # Messages published while the bus is away are lost (order updates are in the
+        # database too); once it is back on its channel, they flow again.
+        got = asyncio.ensure_future(anext(received))
+        for n in range(100):
+            await bus.publish("orders:u9", {"n": n})
+            done, _ = await asyncio.wait([got], timeout=0.1)
+            if done:
+                break
+        assert (await asyncio.wait_for(got, 1))["n"] >= 0
+    finally:
+        await bus.aclose()
+        await cluster.aclose()

@@ -83,18 +83,19 @@ class RedisBus:
         every topic still listened to (messages sent meanwhile are lost: order updates
         are also in the database, and clients re-read it on reconnect)."""
         while True:
+            if not self._listeners:
+                await asyncio.sleep(0.05)  # nothing to read until someone subscribes
+                continue
             try:
                 message = await self._pubsub.get_message(timeout=1.0)
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError) as exc:
+            except Exception as exc:  # lost (RedisError, OSError) or not re-established
                 log.warning("bus connection lost: %s; reconnecting", type(exc).__name__)
                 await asyncio.sleep(RECONNECT_SECONDS)
                 await self._resubscribe()
                 continue
             if message is None or message.get("type") != "message":
-                if not self._listeners:
-                    await asyncio.sleep(0.05)  # nothing subscribed: get_message returns at once
                 continue
             channel = message["channel"]
             topic = (channel.decode() if isinstance(channel, bytes) else channel)[
@@ -108,12 +109,15 @@ class RedisBus:
             await self._local.publish(topic, payload)
 
     async def _resubscribe(self) -> None:
+        """A new pub/sub connection on every topic listened to; should Redis still be
+        down, the next read fails and this runs again."""
         async with self._lock:
+            old, self._pubsub = self._pubsub, self._client.pubsub(ignore_subscribe_messages=True)
+            with contextlib.suppress(Exception):
+                await old.aclose()  # type: ignore[no-untyped-call]
             channels = [self._prefix + topic for topic in self._listeners]
-            with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.reset()
-                self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-                if channels:
+            if channels:
+                with contextlib.suppress(RedisError, OSError):
                     await self._pubsub.subscribe(*channels)
 
     async def aclose(self) -> None:
