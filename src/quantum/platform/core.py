@@ -141,6 +141,11 @@ class Platform:
         cluster = Cluster(
             settings.redis_url, prefix=settings.redis_prefix, lease_seconds=settings.lease_seconds
         )
+        if cluster.shared and not settings.adapter_url:
+            log.warning(
+                "REDIS_URL without KIWOOM_ADAPTER_URL: each instance opens its own realtime "
+                "socket per app key; run one adapter for them all (docs/platform.md)"
+            )
         token_cache = DatabaseTokenCache(
             sessions, keyring, shared_lock=cluster.lock if cluster.shared else None
         )
