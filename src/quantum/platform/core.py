@@ -111,7 +111,8 @@ class Platform:
         )
         if migrate:
             await upgrade(engine)
-        await asyncio.to_thread(krx_sessions.preload)
+        if supervise:  # a serving platform, not a CLI maintenance command
+            await asyncio.to_thread(krx_sessions.preload)
         sessions = session_factory(engine)
         passwords = Passwords(
             time_cost=settings.password_time_cost, memory_cost=settings.password_memory_cost

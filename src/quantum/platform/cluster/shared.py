@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 
 import redis.asyncio as redis
 from redis.exceptions import LockError, RedisError
@@ -59,13 +59,10 @@ class Cluster:
             settings, redis=self.redis, prefix=f"{self.prefix}ratelimit:"
         )
 
-    def lock(self, name: str) -> AbstractAsyncContextManager[object]:
+    @asynccontextmanager
+    async def lock(self, name: str) -> AsyncIterator[None]:
         """Held across instances (e.g. while a Kiwoom token is issued). Should Redis
         fail, the work goes ahead unlocked: a second token is better than no order."""
-        return self._lock(name)
-
-    @asynccontextmanager
-    async def _lock(self, name: str) -> AsyncIterator[None]:
         if self.redis is None:
             yield
             return

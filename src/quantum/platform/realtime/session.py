@@ -244,13 +244,13 @@ class RealtimeSession:
             if codes is None:
                 return
             if kind == "UNSUBSCRIBE":
-                await self._unsubscribe(codes)
+                await self._market.unsubscribe(codes)
                 return
             orderbook = body.get("orderbook", False)
             if not isinstance(orderbook, bool):
                 self._error("bad_message", "orderbook: expected true or false")
                 return
-            await self._subscribe(codes, orderbook=orderbook)
+            await self._market.subscribe(codes, orderbook=orderbook)
         elif kind == "AUTH":
             self._error("bad_message", "already authenticated")
         else:
@@ -271,14 +271,6 @@ class RealtimeSession:
             )
             return None
         return list(dict.fromkeys(str(code) for code in value))
-
-    # -- subscriptions --------------------------------------------------------------------
-
-    async def _subscribe(self, codes: list[str], *, orderbook: bool) -> None:
-        await self._market.subscribe(codes, orderbook=orderbook)
-
-    async def _unsubscribe(self, codes: list[str]) -> None:
-        await self._market.unsubscribe(codes)
 
     async def _pump_bus(self, subscription: BusSubscription) -> None:
         async for message in subscription.messages():

@@ -45,7 +45,7 @@ class DatabaseTokenCache:
         self._memory: dict[str, Token] = {}
 
     @asynccontextmanager
-    async def _issuing(self, fingerprint: str) -> AsyncIterator[None]:
+    async def issuing(self, fingerprint: str) -> AsyncIterator[None]:
         if self._shared_lock is None:
             yield
             return
@@ -54,9 +54,6 @@ class DatabaseTokenCache:
             # check under the lock must read the table, not our memory.
             self._memory.pop(fingerprint, None)
             yield
-
-    def issuing(self, fingerprint: str) -> AbstractAsyncContextManager[None]:
-        return self._issuing(fingerprint)
 
     async def get(self, fingerprint: str) -> Token | None:
         token = self._memory.get(fingerprint)

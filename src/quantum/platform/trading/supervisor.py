@@ -56,6 +56,7 @@ class TradingSupervisor:
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
+        """Set to run a pass now (the lease was taken) or to end the loop (stop)."""
         self._force_next = False
         self.lease: Lease = lease if lease is not None else SoleLease()
         self._bus = bus
@@ -150,20 +151,15 @@ class TradingSupervisor:
                     await self.run_once(force=force)
                 except Exception as exc:  # keep the loop alive; the next pass retries
                     log.error("reconciliation pass failed: %s", type(exc).__name__)
-            waits = [self._stop.wait(), self._wake.wait()]
             timeout = self._poll_seconds if self._poll_seconds > 0 else None
-            _, pending = await asyncio.wait(
-                [asyncio.ensure_future(w) for w in waits],
-                timeout=timeout,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            for future in pending:
-                future.cancel()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def aclose(self) -> None:
         """Stop polling, hand the lease back (a successor need not wait for it to run
         out) and close the order streams."""
         self._stop.set()
+        self._wake.set()
         if self._task is not None:
             await self._task
             self._task = None
