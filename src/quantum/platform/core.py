@@ -188,7 +188,7 @@ class Platform:
         platform.bus = cluster.bus()
         clocks = {Environment.SIMULATOR: simulator_clock} if simulator_clock else {}
         platform.orders = OrderService(
-            OrderStore(sessions), broker, platform.bus, market_clocks=clocks
+            OrderStore(engine), broker, platform.bus, market_clocks=clocks
         )
         reconciler = Reconciler(
             platform.orders, unknown_grace=timedelta(seconds=settings.reconcile_grace_seconds)

@@ -63,12 +63,12 @@ async def test_rebuild_projections_restores_a_damaged_order_view(harness: Harnes
     assert result.exit_code == 0, result.output
     assert "rebuilt 3 order views" in result.output
 
-    from quantum.platform.db.engine import create_engine, session_factory
+    from quantum.platform.db.engine import create_engine
     from quantum.platform.trading.store import OrderStore
 
     engine = create_engine(settings.resolved_database_url())
     try:
-        after = [asdict(view) for view in await OrderStore(session_factory(engine)).all_views()]
+        after = [asdict(view) for view in await OrderStore(engine).all_views()]
     finally:
         await engine.dispose()
     assert after == before

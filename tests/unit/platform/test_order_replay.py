@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from quantum.platform.db.engine import create_engine, session_factory
+from quantum.platform.db.engine import create_engine
 from quantum.platform.db.migrate import upgrade
 from quantum.platform.trading.projection import OrderView, project
 from quantum.platform.trading.states import (
@@ -189,9 +189,7 @@ async def _run(url: str, orders: list[Model], schedule: list[int]) -> None:
     engine = create_engine(url)
     ticks = itertools.count()
     start = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
-    store = OrderStore(
-        session_factory(engine), clock=lambda: start + timedelta(milliseconds=next(ticks))
-    )
+    store = OrderStore(engine, clock=lambda: start + timedelta(milliseconds=next(ticks)))
     try:
         ids: list[str] = []
         for index, model in enumerate(orders):

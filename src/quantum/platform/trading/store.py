@@ -1,5 +1,9 @@
 """Writing and reading orders: each event and the view it yields in one
-transaction; a duplicate broker report (same ``dedupe_key``) is written once."""
+transaction; a duplicate broker report (same ``dedupe_key``) is written once.
+
+SQLAlchemy Core on the tables, statements built once: an order's submit is two
+short transactions on its hot path, and the ORM's unit of work cost more than the
+SQL itself."""
 
 from __future__ import annotations
 
@@ -7,19 +11,44 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from quantum.platform.db.models import IdempotencyKey, OrderEventRow, OrderViewRow
 from quantum.platform.trading.projection import OrderEvent, OrderView, apply
 from quantum.platform.trading.states import EventType, OrderState
 
 VIEW_FIELDS = tuple(f.name for f in fields(OrderView))
+STATE_FIELDS = frozenset({"state", "prior_state"})
+
+EVENTS = cast(Table, OrderEventRow.__table__)
+VIEWS = cast(Table, OrderViewRow.__table__)
+KEYS = cast(Table, IdempotencyKey.__table__)
+
+_INSERT_EVENT = insert(EVENTS)
+_INSERT_VIEW = insert(VIEWS)
+_INSERT_KEY = insert(KEYS)
+_UPDATE_VIEW = update(VIEWS).where(
+    VIEWS.c.order_id == bindparam("expected_order_id"),
+    VIEWS.c.version == bindparam("expected_version"),
+)
+"""Optimistic: only the version the event was applied to is replaced."""
+_VIEW_BY_ID = select(VIEWS).where(VIEWS.c.order_id == bindparam("order_id"))
+_KEY = select(KEYS.c.order_id, KEYS.c.request_hash).where(
+    KEYS.c.user_id == bindparam("user_id"), KEYS.c.idempotency_key == bindparam("key")
+)
+_EVENTS_OF = select(EVENTS).where(EVENTS.c.order_id == bindparam("order_id")).order_by(EVENTS.c.seq)
+_DEDUPE_SEEN = select(EVENTS.c.id).where(EVENTS.c.dedupe_key == bindparam("dedupe_key"))
+_BY_BROKER_NO = select(VIEWS).where(
+    VIEWS.c.kiwoom_account_id == bindparam("account_id"),
+    VIEWS.c.broker_order_no == bindparam("order_no"),
+)
 
 
 def new_order_id() -> str:
@@ -31,38 +60,46 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def view_of(row: OrderViewRow) -> OrderView:
-    values = {name: getattr(row, name) for name in VIEW_FIELDS}
-    values["state"] = OrderState(row.state)
-    values["prior_state"] = OrderState(row.prior_state) if row.prior_state else None
+def view_of(row: RowMapping) -> OrderView:
+    values = {name: row[name] for name in VIEW_FIELDS}
+    values["state"] = OrderState(row["state"])
+    values["prior_state"] = OrderState(row["prior_state"]) if row["prior_state"] else None
     return OrderView(**values)
 
 
 def _columns(view: OrderView) -> dict[str, Any]:
+    """The view as ``order_view`` column values (states by their names)."""
+    values = {name: getattr(view, name) for name in VIEW_FIELDS}
+    for name in STATE_FIELDS:
+        if values[name] is not None:
+            values[name] = values[name].value
+    return values
+
+
+def event_of(row: RowMapping) -> OrderEvent:
+    return OrderEvent(
+        order_id=row["order_id"],
+        seq=row["seq"],
+        type=EventType(row["event_type"]),
+        occurred_at=row["occurred_at"],
+        data=json.loads(row["data"]),
+        dedupe_key=row["dedupe_key"],
+    )
+
+
+def _event_columns(event: OrderEvent) -> dict[str, Any]:
     return {
-        name: value.value if name.endswith("state") and value else value
-        for name, value in asdict(view).items()
+        "order_id": event.order_id,
+        "seq": event.seq,
+        "event_type": event.type.value,
+        "data": json.dumps(dict(event.data), separators=(",", ":"), default=str),
+        "occurred_at": event.occurred_at,
+        "dedupe_key": event.dedupe_key,
     }
-
-
-def _write_view(row: OrderViewRow, view: OrderView) -> None:
-    for name, value in _columns(view).items():
-        setattr(row, name, value)
 
 
 class _Stale(Exception):
     """The view row moved on since it was read."""
-
-
-def event_of(row: OrderEventRow) -> OrderEvent:
-    return OrderEvent(
-        order_id=row.order_id,
-        seq=row.seq,
-        type=EventType(row.event_type),
-        occurred_at=row.occurred_at,
-        data=json.loads(row.data),
-        dedupe_key=row.dedupe_key,
-    )
 
 
 class DuplicateKey(Exception):
@@ -83,15 +120,26 @@ class OrderQuery:
     since: datetime | None = None
     until: datetime | None = None
 
+    def where(self) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if self.user_id is not None:
+            where.append(VIEWS.c.user_id == self.user_id)
+        if self.states:
+            where.append(VIEWS.c.state.in_([s.value for s in self.states]))
+        if self.stock_code is not None:
+            where.append(VIEWS.c.stock_code == self.stock_code)
+        if self.side is not None:
+            where.append(VIEWS.c.side == self.side)
+        if self.since is not None:
+            where.append(VIEWS.c.created_at >= self.since)
+        if self.until is not None:
+            where.append(VIEWS.c.created_at < self.until)
+        return where
+
 
 class OrderStore:
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        *,
-        clock: Callable[[], datetime] = _utc_now,
-    ) -> None:
-        self._sessions = sessions
+    def __init__(self, engine: AsyncEngine, *, clock: Callable[[], datetime] = _utc_now) -> None:
+        self._engine = engine
         self._clock = clock
 
     async def create(
@@ -107,44 +155,30 @@ class OrderStore:
         event = OrderEvent(order_id, 1, EventType.SUBMITTED, now, dict(data))
         view = apply(None, event)
         try:
-            async with self._sessions.begin() as session:
+            async with self._engine.begin() as connection:
                 if idempotency is not None:
                     user_id, key, digest = idempotency
-                    session.add(
-                        IdempotencyKey(
-                            user_id=user_id,
-                            idempotency_key=key,
-                            order_id=order_id,
-                            request_hash=digest,
-                            created_at=now,
-                        )
+                    await connection.execute(
+                        _INSERT_KEY,
+                        {
+                            "user_id": user_id,
+                            "idempotency_key": key,
+                            "order_id": order_id,
+                            "request_hash": digest,
+                            "created_at": now,
+                        },
                     )
-                    await session.flush()
-                session.add(self._event_row(event))
-                row = OrderViewRow()
-                _write_view(row, view)
-                session.add(row)
+                await connection.execute(_INSERT_EVENT, _event_columns(event))
+                await connection.execute(_INSERT_VIEW, _columns(view))
         except IntegrityError:
             if idempotency is None:
                 raise
             user_id, key, digest = idempotency
-            async with self._sessions() as session:
-                found = await session.get(IdempotencyKey, (user_id, key))
+            found = await self._first(_KEY, user_id=user_id, key=key)
             if found is None:
                 raise
-            raise DuplicateKey(found.order_id, found.request_hash == digest) from None
+            raise DuplicateKey(found["order_id"], found["request_hash"] == digest) from None
         return view
-
-    @staticmethod
-    def _event_row(event: OrderEvent) -> OrderEventRow:
-        return OrderEventRow(
-            order_id=event.order_id,
-            seq=event.seq,
-            event_type=event.type.value,
-            data=json.dumps(dict(event.data), separators=(",", ":"), default=str),
-            occurred_at=event.occurred_at,
-            dedupe_key=event.dedupe_key,
-        )
 
     async def append(
         self,
@@ -179,158 +213,120 @@ class OrderStore:
             )
             view = apply(current, event)
             try:
-                async with self._sessions.begin() as session:
-                    changed = await session.execute(
-                        update(OrderViewRow)
-                        .where(
-                            OrderViewRow.order_id == order_id,
-                            OrderViewRow.version == current.version,
-                        )
-                        .values(_columns(view))
+                async with self._engine.begin() as connection:
+                    changed = await connection.execute(
+                        _UPDATE_VIEW,
+                        {
+                            **_columns(view),
+                            "expected_order_id": order_id,
+                            "expected_version": current.version,
+                        },
                     )
-                    if changed.rowcount != 1:  # type: ignore[attr-defined]
+                    if changed.rowcount != 1:
                         raise _Stale
-                    session.add(self._event_row(event))
+                    await connection.execute(_INSERT_EVENT, _event_columns(event))
                 return view
             except _Stale:
                 current = None  # another writer was first: read again
             except IntegrityError as exc:
                 if dedupe_key is not None and (
-                    "dedupe" in str(exc.orig).lower() or await self._seen(dedupe_key)
+                    "dedupe" in str(exc.orig).lower()
+                    or await self._first(_DEDUPE_SEEN, dedupe_key=dedupe_key) is not None
                 ):
                     return None
                 current = None
         raise RuntimeError(f"could not append to order {order_id}")
 
-    async def _seen(self, dedupe_key: str) -> bool:
-        async with self._sessions() as session:
-            found = await session.scalar(
-                select(OrderEventRow.id).where(OrderEventRow.dedupe_key == dedupe_key)
-            )
-        return found is not None
+    async def _first(self, statement: Any, **params: Any) -> RowMapping | None:
+        async with self._engine.connect() as connection:
+            result = await connection.execute(statement, params)
+            return result.mappings().first()
+
+    async def _all(self, statement: Any, **params: Any) -> Sequence[RowMapping]:
+        async with self._engine.connect() as connection:
+            result = await connection.execute(statement, params)
+            return result.mappings().all()
 
     async def by_idempotency_key(self, user_id: str, key: str) -> tuple[OrderView, str] | None:
         """The order a key was first used for, and that request's hash."""
-        async with self._sessions() as session:
-            found = await session.get(IdempotencyKey, (user_id, key))
-            if found is None:
-                return None
-            row = await session.get(OrderViewRow, found.order_id)
-        if row is None:
+        found = await self._first(_KEY, user_id=user_id, key=key)
+        if found is None:
             return None
-        return view_of(row), found.request_hash
+        view = await self.get(found["order_id"])
+        return None if view is None else (view, found["request_hash"])
 
     async def get(self, order_id: str) -> OrderView | None:
-        async with self._sessions() as session:
-            row = await session.get(OrderViewRow, order_id)
+        row = await self._first(_VIEW_BY_ID, order_id=order_id)
         return view_of(row) if row is not None else None
 
     async def events(self, order_id: str) -> list[OrderEvent]:
-        async with self._sessions() as session:
-            rows = await session.scalars(
-                select(OrderEventRow)
-                .where(OrderEventRow.order_id == order_id)
-                .order_by(OrderEventRow.seq)
-            )
-            return [event_of(row) for row in rows]
+        return [event_of(row) for row in await self._all(_EVENTS_OF, order_id=order_id)]
 
     async def find(
         self, query: OrderQuery, *, offset: int = 0, limit: int = 100
     ) -> tuple[list[OrderView], int]:
-        where = []
-        if query.user_id is not None:
-            where.append(OrderViewRow.user_id == query.user_id)
-        if query.states:
-            where.append(OrderViewRow.state.in_([s.value for s in query.states]))
-        if query.stock_code is not None:
-            where.append(OrderViewRow.stock_code == query.stock_code)
-        if query.side is not None:
-            where.append(OrderViewRow.side == query.side)
-        if query.since is not None:
-            where.append(OrderViewRow.created_at >= query.since)
-        if query.until is not None:
-            where.append(OrderViewRow.created_at < query.until)
-        async with self._sessions() as session:
-            total = await session.scalar(
-                select(func.count()).select_from(OrderViewRow).where(*where)
-            )
-            rows = await session.scalars(
-                select(OrderViewRow)
+        where = query.where()
+        async with self._engine.connect() as connection:
+            total = await connection.scalar(select(func.count()).select_from(VIEWS).where(*where))
+            rows = await connection.execute(
+                select(VIEWS)
                 .where(*where)
-                .order_by(OrderViewRow.created_at.desc(), OrderViewRow.order_id.desc())
+                .order_by(VIEWS.c.created_at.desc(), VIEWS.c.order_id.desc())
                 .offset(offset)
                 .limit(limit)
             )
-            return [view_of(row) for row in rows], int(total or 0)
+            return [view_of(row) for row in rows.mappings()], int(total or 0)
 
     async def by_broker_order_no(self, account_id: str, order_no: str) -> OrderView | None:
-        async with self._sessions() as session:
-            row = await session.scalar(
-                select(OrderViewRow).where(
-                    OrderViewRow.kiwoom_account_id == account_id,
-                    OrderViewRow.broker_order_no == order_no,
-                )
-            )
+        row = await self._first(_BY_BROKER_NO, account_id=account_id, order_no=order_no)
         return view_of(row) if row is not None else None
 
     async def users_with(self, states: Sequence[OrderState]) -> list[str]:
         """Users that have orders in one of ``states``."""
-        async with self._sessions() as session:
-            rows = await session.scalars(
-                select(OrderViewRow.user_id)
-                .where(OrderViewRow.state.in_([s.value for s in states]))
+        async with self._engine.connect() as connection:
+            rows = await connection.scalars(
+                select(VIEWS.c.user_id)
+                .where(VIEWS.c.state.in_([s.value for s in states]))
                 .distinct()
             )
             return sorted(rows)
 
     async def rebuild(self, batch: int = 500) -> int:
         """Replace ``order_view`` with the fold of ``order_events``; returns the count."""
-        count = 0
-        async with self._sessions.begin() as session:
-            await session.execute(delete(OrderViewRow))
-            result = await session.stream_scalars(
-                select(OrderEventRow).order_by(OrderEventRow.order_id, OrderEventRow.seq)
+        views: list[dict[str, Any]] = []
+        async with self._engine.begin() as connection:
+            await connection.execute(delete(VIEWS))
+            result = await connection.stream(
+                select(EVENTS).order_by(EVENTS.c.order_id, EVENTS.c.seq)
             )
-            pending: list[OrderViewRow] = []
             current: OrderView | None = None
-            async for row in result:
-                if current is not None and current.order_id != row.order_id:
-                    pending.append(self._row(current))
+            async for row in result.mappings():
+                if current is not None and current.order_id != row["order_id"]:
+                    views.append(_columns(current))
                     current = None
                 current = apply(current, event_of(row))
             if current is not None:
-                pending.append(self._row(current))
-            for chunk_start in range(0, len(pending), batch):
-                session.add_all(pending[chunk_start : chunk_start + batch])
-                await session.flush()
-            count = len(pending)
-        return count
-
-    @staticmethod
-    def _row(view: OrderView) -> OrderViewRow:
-        row = OrderViewRow()
-        _write_view(row, view)
-        return row
+                views.append(_columns(current))
+            for start in range(0, len(views), batch):
+                await connection.execute(_INSERT_VIEW, views[start : start + batch])
+        return len(views)
 
     async def all_views(self) -> list[OrderView]:
-        async with self._sessions() as session:
-            rows = await session.scalars(select(OrderViewRow).order_by(OrderViewRow.order_id))
-            return [view_of(row) for row in rows]
+        rows = await self._all(select(VIEWS).order_by(VIEWS.c.order_id))
+        return [view_of(row) for row in rows]
 
     async def fills(self, account_id: str) -> list[tuple[str, str, OrderEvent]]:
         """Every fill (FILLED / PARTIALLY_FILLED event) on an account's orders, oldest
         first, as ``(stock_code, side, event)``: the history the portfolio's
         average-cost P&L is computed from."""
-        async with self._sessions() as session:
-            rows = await session.execute(
-                select(OrderEventRow, OrderViewRow.stock_code, OrderViewRow.side)
-                .join(OrderViewRow, OrderViewRow.order_id == OrderEventRow.order_id)
-                .where(
-                    OrderViewRow.kiwoom_account_id == account_id,
-                    OrderEventRow.event_type.in_(
-                        [EventType.FILLED.value, EventType.PARTIALLY_FILLED.value]
-                    ),
-                )
-                .order_by(OrderEventRow.occurred_at, OrderEventRow.id)
+        statement = (
+            select(EVENTS, VIEWS.c.stock_code.label("view_stock_code"), VIEWS.c.side)
+            .join(VIEWS, VIEWS.c.order_id == EVENTS.c.order_id)
+            .where(
+                VIEWS.c.kiwoom_account_id == account_id,
+                EVENTS.c.event_type.in_([EventType.FILLED.value, EventType.PARTIALLY_FILLED.value]),
             )
-            return [(code, side, event_of(row)) for row, code, side in rows]
+            .order_by(EVENTS.c.occurred_at, EVENTS.c.id)
+        )
+        rows = await self._all(statement)
+        return [(row["view_stock_code"], row["side"], event_of(row)) for row in rows]
