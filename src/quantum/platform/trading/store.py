@@ -20,6 +20,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from quantum.platform.db.engine import writing
 from quantum.platform.db.models import IdempotencyKey, OrderEventRow, OrderViewRow
 from quantum.platform.trading.projection import OrderEvent, OrderView, apply
 from quantum.platform.trading.states import EventType, OrderState
@@ -155,7 +156,7 @@ class OrderStore:
         event = OrderEvent(order_id, 1, EventType.SUBMITTED, now, dict(data))
         view = apply(None, event)
         try:
-            async with self._engine.begin() as connection:
+            async with writing(self._engine) as connection:
                 if idempotency is not None:
                     user_id, key, digest = idempotency
                     await connection.execute(
@@ -213,7 +214,7 @@ class OrderStore:
             )
             view = apply(current, event)
             try:
-                async with self._engine.begin() as connection:
+                async with writing(self._engine) as connection:
                     changed = await connection.execute(
                         _UPDATE_VIEW,
                         {
@@ -294,7 +295,7 @@ class OrderStore:
     async def rebuild(self, batch: int = 500) -> int:
         """Replace ``order_view`` with the fold of ``order_events``; returns the count."""
         views: list[dict[str, Any]] = []
-        async with self._engine.begin() as connection:
+        async with writing(self._engine) as connection:
             await connection.execute(delete(VIEWS))
             result = await connection.stream(
                 select(EVENTS).order_by(EVENTS.c.order_id, EVENTS.c.seq)
