@@ -15,9 +15,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from quantum.kiwoom.errors import ERRORS, ReturnCode, parse_error
+from quantum.kiwoom.http import HttpFailure
 
 __all__ = [
     "AuthError",
@@ -274,26 +273,13 @@ def from_answer(
     return KiwoomError(api_id, None, f"unexpected answer: {what}", return_code, http_status)
 
 
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-"""Failures that happen before any byte of the request left this machine."""
-
-
-def request_not_sent(exc: httpx.HTTPError) -> bool:
-    return isinstance(exc, _NOT_SENT)
-
-
-def from_http_error(api_id: str, exc: httpx.HTTPError, *, order: bool) -> KiwoomError:
+def from_http_error(api_id: str, exc: HttpFailure, *, order: bool) -> KiwoomError:
     """A failure below Kiwoom's protocol. For an order that may have reached Kiwoom
     (read/write timeout, dropped connection) the outcome is unknown."""
-    if isinstance(exc, httpx.TimeoutException):
-        what = f"timed out ({type(exc).__name__})"
-    else:
-        detail = str(exc).strip()
-        what = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-    if request_not_sent(exc):
-        return TransportError(api_id, None, f"request not sent: {what}", sent=False)
+    if not exc.sent:
+        return TransportError(api_id, None, f"request not sent: {exc.what}", sent=False)
     if order:
         return OutcomeUnknownError(
-            api_id, None, f"order sent but no answer ({what}); it was not re-sent"
+            api_id, None, f"order sent but no answer ({exc.what}); it was not re-sent"
         )
-    return TransportError(api_id, None, f"no answer: {what}", sent=True)
+    return TransportError(api_id, None, f"no answer: {exc.what}", sent=True)

@@ -39,6 +39,7 @@ from quantum.kiwoom.exceptions import (
     from_http_error,
     register_secret,
 )
+from quantum.kiwoom.http import HttpFailure, HttpPoster, poster_for
 from quantum.kiwoom.ratelimit import OutboundLimiter
 from quantum.kiwoom.records import CallRecord, Observer
 from quantum.kiwoom.settings import KiwoomSettings
@@ -183,7 +184,7 @@ class TokenManager:
         self,
         settings: KiwoomSettings,
         *,
-        http: httpx.AsyncClient | None = None,
+        http: httpx.AsyncClient | HttpPoster | None = None,
         cache: TokenCache | None = None,
         limiter: OutboundLimiter | None = None,
         clock: Clock | None = None,
@@ -194,12 +195,11 @@ class TokenManager:
         self._cache: TokenCache = cache if cache is not None else InMemoryTokenCache()
         self._limiter = limiter
         self._clock: Clock = clock or _utc_now
-        self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(
-            timeout=httpx.Timeout(
-                settings.timeout_seconds, connect=settings.connect_timeout_seconds
-            ),
-            headers={"User-Agent": settings.user_agent},
+        self._http, self._owns_http = poster_for(
+            http,
+            timeout=settings.timeout_seconds,
+            connect_timeout=settings.connect_timeout_seconds,
+            user_agent=settings.user_agent,
         )
         self._lock = asyncio.Lock()
         self._generation = 0
@@ -357,15 +357,16 @@ class TokenManager:
                     await self._limiter.acquire(app_key, api_id)
                 state["attempts"] += 1
                 try:
-                    response = await self._http.post(
-                        url, content=orjson.dumps(body), headers=headers
-                    )
-                except httpx.HTTPError as exc:
+                    response = await self._http.post(url, orjson.dumps(body), headers)
+                except HttpFailure as exc:
                     raise from_http_error(api_id, exc, order=False) from None
-                state["status"] = response.status_code
+                state["status"] = response.status
                 answer = decode_object(response.content)
                 error = from_answer(
-                    api_id, response.status_code, answer, retry_after=retry_after_seconds(response)
+                    api_id,
+                    response.status,
+                    answer,
+                    retry_after=retry_after_seconds(response.headers),
                 )
                 if error is not None:
                     raise error
@@ -394,9 +395,9 @@ class TokenManager:
         log.info("token revoked for key %s", self.key_fingerprint)
 
 
-def retry_after_seconds(response: httpx.Response) -> float | None:
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     """``Retry-After`` in seconds (numeric form only), when present."""
-    raw = response.headers.get("retry-after")
+    raw = headers.get("retry-after")
     if raw is None:
         return None
     try:

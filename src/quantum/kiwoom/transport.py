@@ -42,6 +42,7 @@ from quantum.kiwoom.exceptions import (
     from_answer,
     from_http_error,
 )
+from quantum.kiwoom.http import HttpFailure, HttpPoster, poster_for
 from quantum.kiwoom.ratelimit import OutboundLimiter, is_order_tr
 from quantum.kiwoom.records import CallRecord, Observer, Outcome
 from quantum.kiwoom.settings import KiwoomSettings
@@ -97,17 +98,15 @@ class KiwoomTransport:
         token_cache: TokenCache | None = None,
         limiter: OutboundLimiter | None = None,
         observer: Observer | None = None,
-        http: httpx.AsyncClient | None = None,
+        http: httpx.AsyncClient | HttpPoster | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.settings = settings
-        self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(
-            timeout=httpx.Timeout(
-                settings.timeout_seconds, connect=settings.connect_timeout_seconds
-            ),
-            headers={"User-Agent": settings.user_agent},
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+        self._http, self._owns_http = poster_for(
+            http,
+            timeout=settings.timeout_seconds,
+            connect_timeout=settings.connect_timeout_seconds,
+            user_agent=settings.user_agent,
         )
         self.limiter = limiter if limiter is not None else OutboundLimiter.from_settings(settings)
         self._owns_tokens = tokens is None
@@ -257,13 +256,15 @@ class KiwoomTransport:
         state.stage = "request"
         headers = self._headers(api_id, token, next_key)
         try:
-            response = await self._http.post(url, content=payload, headers=headers)
-        except httpx.HTTPError as exc:
+            response = await self._http.post(url, payload, headers)
+        except HttpFailure as exc:
             raise from_http_error(api_id, exc, order=order) from None
-        status = response.status_code
+        status = response.status
         state.http_status = status
         answer = decode_object(response.content)
-        error = from_answer(api_id, status, answer, retry_after=retry_after_seconds(response))
+        error = from_answer(
+            api_id, status, answer, retry_after=retry_after_seconds(response.headers)
+        )
         if error is None and answer is not None:
             return RawResponse(
                 api_id=api_id,

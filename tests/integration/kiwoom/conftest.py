@@ -14,6 +14,7 @@ from tests.integration.simulator.conftest import (  # noqa: F401
     start_simulator,
 )
 
+from quantum.kiwoom.http import AiohttpPoster, HttpPoster
 from quantum.kiwoom.ratelimit import OutboundLimiter
 from quantum.kiwoom.settings import KiwoomSettings
 from quantum.kiwoom.tokens import TokenManager
@@ -57,6 +58,7 @@ class Harness:
     def __init__(self) -> None:
         self.transports: list[KiwoomTransport] = []
         self.clients: list[httpx.AsyncClient] = []
+        self.posters: list[AiohttpPoster] = []
         self.records: list[CallRecord] = []
 
     def transport(
@@ -70,13 +72,24 @@ class Harness:
     ) -> KiwoomTransport:
         settings = settings_for(running, **overrides)
         limiter = limiter or OutboundLimiter.from_settings(settings)
-        http = httpx.AsyncClient(
-            timeout=httpx.Timeout(
-                settings.timeout_seconds, connect=settings.connect_timeout_seconds
-            ),
-            headers={"User-Agent": settings.user_agent},
-            event_hooks=event_hooks,
-        )
+        # the default HTTP (aiohttp) unless a test hooks into the requests (httpx)
+        http: httpx.AsyncClient | HttpPoster
+        if event_hooks:
+            http = httpx.AsyncClient(
+                timeout=httpx.Timeout(
+                    settings.timeout_seconds, connect=settings.connect_timeout_seconds
+                ),
+                headers={"User-Agent": settings.user_agent},
+                event_hooks=event_hooks,
+            )
+            self.clients.append(http)
+        else:
+            http = AiohttpPoster(
+                timeout=settings.timeout_seconds,
+                connect_timeout=settings.connect_timeout_seconds,
+                user_agent=settings.user_agent,
+            )
+            self.posters.append(http)
         # The token manager follows the simulated clock (token expiry is simulated time).
         tokens = TokenManager(
             settings, http=http, limiter=limiter, clock=clock or sim_clock(running)
@@ -84,7 +97,6 @@ class Harness:
         transport = KiwoomTransport(
             settings, tokens=tokens, limiter=limiter, observer=self.records.append, http=http
         )
-        self.clients.append(http)
         self.transports.append(transport)
         return transport
 
@@ -93,6 +105,8 @@ class Harness:
             await transport.aclose()
         for http in self.clients:
             await http.aclose()
+        for poster in self.posters:
+            await poster.aclose()
 
 
 @pytest.fixture

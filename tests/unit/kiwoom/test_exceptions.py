@@ -25,6 +25,7 @@ from quantum.kiwoom.exceptions import (
     redact,
     register_secret,
 )
+from quantum.kiwoom.http import httpx_failure
 
 
 def _answer(code: int, **params: Any) -> tuple[int, dict[str, Any]]:
@@ -229,7 +230,7 @@ def test_http_failures_before_sending_are_retryable_transport_errors() -> None:
         httpx.PoolTimeout("pool", request=_request()),
     ):
         for order in (False, True):
-            error = from_http_error("kt10000", exc, order=order)
+            error = from_http_error("kt10000", httpx_failure(exc), order=order)
             assert type(error) is TransportError and error.sent is False
 
 
@@ -240,7 +241,7 @@ def test_http_failures_after_sending_an_order_are_outcome_unknown() -> None:
         httpx.RemoteProtocolError("dropped", request=_request()),
         httpx.ReadError("reset", request=_request()),
     ):
-        order_error = from_http_error("kt10000", exc, order=True)
+        order_error = from_http_error("kt10000", httpx_failure(exc), order=True)
         assert isinstance(order_error, OutcomeUnknownError)
-        query_error = from_http_error("ka10001", exc, order=False)
+        query_error = from_http_error("ka10001", httpx_failure(exc), order=False)
         assert type(query_error) is TransportError and query_error.sent is True

@@ -47,9 +47,7 @@ def create_engine(
     return create_async_engine(url, **options)
 
 
-_SQLITE_WRITERS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = (
-    weakref.WeakKeyDictionary()
-)
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
 @contextlib.asynccontextmanager

@@ -1,0 +1,111 @@
+"""The default HTTP poster (aiohttp) against loopback servers that misbehave: what
+counts as "not sent" (safe to repeat) and what as "may have arrived"."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from quantum.kiwoom.exceptions import OutcomeUnknownError, TransportError, from_http_error
+from quantum.kiwoom.http import AiohttpPoster, HttpFailure
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def _serve(handler: Handler) -> AsyncIterator[str]:
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/api/dostk/ordr"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def _read_request(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    return head + await reader.readexactly(length)
+
+
+def _poster(read_timeout: float = 5.0) -> AiohttpPoster:
+    return AiohttpPoster(timeout=read_timeout, connect_timeout=1.0, user_agent="test-agent")
+
+
+async def test_an_answer_keeps_status_headers_and_body() -> None:
+    seen: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await _read_request(reader))
+        body = b'{"return_code":0}'
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCont-Yn: Y\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        await writer.drain()
+        writer.close()
+
+    poster = _poster()
+    try:
+        async with _serve(handler) as url:
+            answer = await poster.post(url, b'{"a":1}', {"api-id": "kt10000"})
+    finally:
+        await poster.aclose()
+    assert answer.status == 200 and answer.content == b'{"return_code":0}'
+    assert answer.headers.get("cont-yn") == "Y"  # case-insensitive
+    request = seen[0].lower()
+    assert b"api-id: kt10000" in request and b"user-agent: test-agent" in request
+    assert request.endswith(b'{"a":1}')
+
+
+async def test_a_refused_connection_was_not_sent() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    poster = _poster()
+    try:
+        with pytest.raises(HttpFailure) as caught:
+            await poster.post(f"http://127.0.0.1:{port}/x", b"{}", {})
+    finally:
+        await poster.aclose()
+    assert caught.value.sent is False
+    error = from_http_error("kt10000", caught.value, order=True)
+    assert type(error) is TransportError and error.sent is False
+
+
+@pytest.mark.parametrize("misbehaviour", ["close", "silence"])
+async def test_no_answer_after_the_request_may_have_arrived(misbehaviour: str) -> None:
+    """A connection dropped or a read timeout after sending: an order's outcome is
+    unknown (the caller must not send it again)."""
+    received = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        received.set()
+        if misbehaviour == "silence":
+            await asyncio.sleep(2)
+        writer.close()
+
+    poster = _poster(read_timeout=0.3)
+    try:
+        async with _serve(handler) as url:
+            with pytest.raises(HttpFailure) as caught:
+                await poster.post(url, b"{}", {})
+    finally:
+        await poster.aclose()
+    assert received.is_set()
+    assert caught.value.sent is True
+    if misbehaviour == "silence":
+        assert "timed out" in caught.value.what
+    assert isinstance(from_http_error("kt10000", caught.value, order=True), OutcomeUnknownError)
+    query = from_http_error("ka10001", caught.value, order=False)
+    assert type(query) is TransportError and query.sent is True
