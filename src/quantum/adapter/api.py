@@ -74,7 +74,7 @@ def _credentials(
     return Credentials(SecretStr(app_key), SecretStr(app_secret), env)
 
 
-def header_credentials(
+async def header_credentials(
     x_kiwoom_app_key: Annotated[str | None, Header(include_in_schema=True)] = None,
     x_kiwoom_app_secret: Annotated[str | None, Header()] = None,
     x_kiwoom_environment: Annotated[str | None, Header()] = None,

@@ -15,7 +15,8 @@ from quantum.platform.services.auth import Principal
 bearer = HTTPBearer(auto_error=False, description="The access token from /api/v1/auth/login")
 
 
-def get_platform(request: Request) -> Platform:
+async def get_platform(request: Request) -> Platform:
+    # async: FastAPI runs a plain ``def`` dependency in a worker thread, per request
     platform: Platform = request.app.state.platform
     return platform
 

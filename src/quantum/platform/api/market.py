@@ -29,7 +29,7 @@ from quantum.platform.market.service import (
 router = APIRouter(prefix="/api/v1", tags=["market"])
 
 
-def market_service(platform: PlatformDep) -> MarketService:
+async def market_service(platform: PlatformDep) -> MarketService:
     return platform.market
 
 

@@ -84,7 +84,7 @@ class PortfolioOut(Camel):
         )
 
 
-def portfolio_service(request: Request, platform: PlatformDep) -> PortfolioService:
+async def portfolio_service(request: Request, platform: PlatformDep) -> PortfolioService:
     """One service per app, built on first use from the platform's broker and store."""
     service: PortfolioService | None = getattr(request.app.state, "portfolio", None)
     if (

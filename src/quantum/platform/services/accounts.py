@@ -8,10 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import cast
 
 from async_lru import alru_cache
 from pydantic import SecretStr
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,6 +30,16 @@ from quantum.platform.services.usage import acting_for
 
 ACCOUNT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 NO_ACCOUNT = "No account assigned"
+
+_ACCOUNTS = cast(Table, KiwoomAccount.__table__)
+_ASSIGNMENTS = cast(Table, AccountAssignment.__table__)
+_TRADING = (
+    select(_ACCOUNTS)
+    .join(_ASSIGNMENTS, _ASSIGNMENTS.c.kiwoom_account_id == _ACCOUNTS.c.kiwoom_account_id)
+    .where(_ASSIGNMENTS.c.user_id == bindparam("user_id"))
+)
+"""On the tables, not the mapped classes: runs whenever a user's cached account
+expires (every few seconds for an active trader)."""
 
 
 class AccountEnvironment(StrEnum):
@@ -345,11 +356,7 @@ class AccountService:
 
     async def _load_trading(self, user_id: str) -> Trading | None:
         async with self._sessions() as session:
-            account = await session.scalar(
-                select(KiwoomAccount)
-                .join(AccountAssignment)
-                .where(AccountAssignment.user_id == user_id)
-            )
+            account = (await session.execute(_TRADING, {"user_id": user_id})).first()
         if account is None:
             raise NotFound(NO_ACCOUNT, code="no_account_assigned")
         if not account.is_active:

@@ -8,9 +8,10 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from async_lru import alru_cache
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from quantum.platform.db.models import RefreshToken, User
@@ -26,6 +27,13 @@ from quantum.platform.security.passwords import Passwords
 from quantum.platform.services.users import Role
 
 log = logging.getLogger(__name__)
+
+_USERS = cast(Table, User.__table__)
+_PRINCIPAL = select(_USERS.c.user_id, _USERS.c.username, _USERS.c.role, _USERS.c.is_active).where(
+    _USERS.c.user_id == bindparam("user_id")
+)
+"""On the table, not the mapped class: every request of a user whose cached
+principal expired runs it, and the ORM's identity map costs more than the query."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +176,7 @@ class AuthService:
 
     async def _load_principal(self, user_id: str) -> Principal:
         async with self._sessions() as session:
-            user = await session.get(User, user_id)
+            user = (await session.execute(_PRINCIPAL, {"user_id": user_id})).first()
         if user is None or not user.is_active:
             # The token itself is no longer good: same code as any rejected token.
             raise Unauthorized(
