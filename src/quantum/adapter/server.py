@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +10,7 @@ import redis.asyncio as redis
 import uvicorn
 from fastapi import FastAPI
 
+from quantum import eventloop
 from quantum.adapter import calls
 from quantum.adapter.api import create_adapter_app
 from quantum.adapter.factory import inprocess_broker
@@ -104,4 +104,4 @@ def serve(
         timeout_graceful_shutdown=10,
         **UVICORN_WS_OPTIONS,
     )
-    asyncio.run(uvicorn.Server(config).serve())
+    eventloop.run(uvicorn.Server(config).serve())

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
 import uvicorn
 
+from quantum import eventloop
 from quantum.adapter.server import KEEP_ALIVE_SECONDS
 from quantum.platform.app import create_platform_app
 from quantum.platform.core import Platform
@@ -52,4 +52,4 @@ def serve(
         )
         await uvicorn.Server(config).serve()
 
-    asyncio.run(main())
+    eventloop.run(main())
