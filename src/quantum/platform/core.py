@@ -245,6 +245,7 @@ class Platform:
         finally:
             await self.usage.aclose()
             await self.cluster.aclose()
+            await self.orders.store.aclose()
             await self.engine.dispose()
             if self.simulator is not None:
                 self.simulator.stop()

@@ -67,8 +67,10 @@ async def test_rebuild_projections_restores_a_damaged_order_view(harness: Harnes
     from quantum.platform.trading.store import OrderStore
 
     engine = create_engine(settings.resolved_database_url())
+    store = OrderStore(engine)
     try:
-        after = [asdict(view) for view in await OrderStore(engine).all_views()]
+        after = [asdict(view) for view in await store.all_views()]
     finally:
+        await store.aclose()
         await engine.dispose()
     assert after == before

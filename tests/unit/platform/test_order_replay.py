@@ -222,6 +222,7 @@ async def _run(url: str, orders: list[Model], schedule: list[int]) -> None:
         rebuilt = await store.all_views()
         assert [_fields(v) for v in rebuilt] == [_fields(v) for v in stored]
     finally:
+        await store.aclose()
         await engine.dispose()
 
 

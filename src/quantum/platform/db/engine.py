@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 import weakref
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -17,6 +17,22 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+
+SQLITE_CONNECT_ARGS: Final = {"timeout": 30}
+"""Seconds a writer waits for another process's write lock."""
+
+
+def sqlite_pragmas(engine: Engine) -> None:
+    """WAL (readers never wait for the writer), foreign keys, and commits that
+    survive a crash of the process (not of the machine) without an fsync each."""
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
 
 
 def create_engine(
@@ -30,17 +46,9 @@ def create_engine(
             from pathlib import Path
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        options.setdefault("connect_args", {"timeout": 30})
+        options.setdefault("connect_args", dict(SQLITE_CONNECT_ARGS))
         engine = create_async_engine(url, **options)
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-
+        sqlite_pragmas(engine.sync_engine)
         return engine
     options.setdefault("pool_pre_ping", True)
     options.update(pool_size=pool_size, max_overflow=max_overflow)

@@ -13,15 +13,17 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, bindparam, delete, func, insert, select, update
-from sqlalchemy.engine import RowMapping
+from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import Executable
 
-from quantum.platform.db.engine import writing
 from quantum.platform.db.models import IdempotencyKey, OrderEventRow, OrderViewRow
+from quantum.platform.db.units import units_for
 from quantum.platform.trading.projection import OrderEvent, OrderView, apply
 from quantum.platform.trading.states import EventType, OrderState
 
@@ -138,10 +140,23 @@ class OrderQuery:
         return where
 
 
+def _replace_view(view: dict[str, Any], event: dict[str, Any], connection: Connection) -> None:
+    if connection.execute(_UPDATE_VIEW, view).rowcount != 1:
+        raise _Stale
+    connection.execute(_INSERT_EVENT, event)
+
+
 class OrderStore:
+    """Each method is a unit of work (a function of one connection) run by
+    :mod:`quantum.platform.db.units`: in one thread on SQLite, on the async engine
+    on PostgreSQL."""
+
     def __init__(self, engine: AsyncEngine, *, clock: Callable[[], datetime] = _utc_now) -> None:
-        self._engine = engine
+        self._units = units_for(engine)
         self._clock = clock
+
+    async def aclose(self) -> None:
+        await self._units.aclose()
 
     async def create(
         self,
@@ -155,22 +170,25 @@ class OrderStore:
         now = self._clock()
         event = OrderEvent(order_id, 1, EventType.SUBMITTED, now, dict(data))
         view = apply(None, event)
+
+        def insert(connection: Connection) -> None:
+            if idempotency is not None:
+                user_id, key, digest = idempotency
+                connection.execute(
+                    _INSERT_KEY,
+                    {
+                        "user_id": user_id,
+                        "idempotency_key": key,
+                        "order_id": order_id,
+                        "request_hash": digest,
+                        "created_at": now,
+                    },
+                )
+            connection.execute(_INSERT_EVENT, _event_columns(event))
+            connection.execute(_INSERT_VIEW, _columns(view))
+
         try:
-            async with writing(self._engine) as connection:
-                if idempotency is not None:
-                    user_id, key, digest = idempotency
-                    await connection.execute(
-                        _INSERT_KEY,
-                        {
-                            "user_id": user_id,
-                            "idempotency_key": key,
-                            "order_id": order_id,
-                            "request_hash": digest,
-                            "created_at": now,
-                        },
-                    )
-                await connection.execute(_INSERT_EVENT, _event_columns(event))
-                await connection.execute(_INSERT_VIEW, _columns(view))
+            await self._units.write(insert)
         except IntegrityError:
             if idempotency is None:
                 raise
@@ -213,19 +231,13 @@ class OrderStore:
                 dedupe_key,
             )
             view = apply(current, event)
+            replaced = {
+                **_columns(view),
+                "expected_order_id": order_id,
+                "expected_version": current.version,
+            }
             try:
-                async with writing(self._engine) as connection:
-                    changed = await connection.execute(
-                        _UPDATE_VIEW,
-                        {
-                            **_columns(view),
-                            "expected_order_id": order_id,
-                            "expected_version": current.version,
-                        },
-                    )
-                    if changed.rowcount != 1:
-                        raise _Stale
-                    await connection.execute(_INSERT_EVENT, _event_columns(event))
+                await self._units.write(partial(_replace_view, replaced, _event_columns(event)))
                 return view
             except _Stale:
                 current = None  # another writer was first: read again
@@ -238,15 +250,15 @@ class OrderStore:
                 current = None
         raise RuntimeError(f"could not append to order {order_id}")
 
-    async def _first(self, statement: Any, **params: Any) -> RowMapping | None:
-        async with self._engine.connect() as connection:
-            result = await connection.execute(statement, params)
-            return result.mappings().first()
+    async def _first(self, statement: Executable, **params: Any) -> RowMapping | None:
+        return await self._units.read(
+            lambda connection: connection.execute(statement, params).mappings().first()
+        )
 
-    async def _all(self, statement: Any, **params: Any) -> Sequence[RowMapping]:
-        async with self._engine.connect() as connection:
-            result = await connection.execute(statement, params)
-            return result.mappings().all()
+    async def _all(self, statement: Executable, **params: Any) -> Sequence[RowMapping]:
+        return await self._units.read(
+            lambda connection: connection.execute(statement, params).mappings().all()
+        )
 
     async def by_idempotency_key(self, user_id: str, key: str) -> tuple[OrderView, str] | None:
         """The order a key was first used for, and that request's hash."""
@@ -267,9 +279,10 @@ class OrderStore:
         self, query: OrderQuery, *, offset: int = 0, limit: int = 100
     ) -> tuple[list[OrderView], int]:
         where = query.where()
-        async with self._engine.connect() as connection:
-            total = await connection.scalar(select(func.count()).select_from(VIEWS).where(*where))
-            rows = await connection.execute(
+
+        def read(connection: Connection) -> tuple[list[OrderView], int]:
+            total = connection.scalar(select(func.count()).select_from(VIEWS).where(*where))
+            rows = connection.execute(
                 select(VIEWS)
                 .where(*where)
                 .order_by(VIEWS.c.created_at.desc(), VIEWS.c.order_id.desc())
@@ -278,30 +291,28 @@ class OrderStore:
             )
             return [view_of(row) for row in rows.mappings()], int(total or 0)
 
+        return await self._units.read(read)
+
     async def by_broker_order_no(self, account_id: str, order_no: str) -> OrderView | None:
         row = await self._first(_BY_BROKER_NO, account_id=account_id, order_no=order_no)
         return view_of(row) if row is not None else None
 
     async def users_with(self, states: Sequence[OrderState]) -> list[str]:
         """Users that have orders in one of ``states``."""
-        async with self._engine.connect() as connection:
-            rows = await connection.scalars(
-                select(VIEWS.c.user_id)
-                .where(VIEWS.c.state.in_([s.value for s in states]))
-                .distinct()
-            )
-            return sorted(rows)
+        statement = (
+            select(VIEWS.c.user_id).where(VIEWS.c.state.in_([s.value for s in states])).distinct()
+        )
+        return sorted(row["user_id"] for row in await self._all(statement))
 
     async def rebuild(self, batch: int = 500) -> int:
         """Replace ``order_view`` with the fold of ``order_events``; returns the count."""
-        views: list[dict[str, Any]] = []
-        async with writing(self._engine) as connection:
-            await connection.execute(delete(VIEWS))
-            result = await connection.stream(
-                select(EVENTS).order_by(EVENTS.c.order_id, EVENTS.c.seq)
-            )
+
+        def rebuild(connection: Connection) -> int:
+            connection.execute(delete(VIEWS))
+            rows = connection.execute(select(EVENTS).order_by(EVENTS.c.order_id, EVENTS.c.seq))
+            views: list[dict[str, Any]] = []
             current: OrderView | None = None
-            async for row in result.mappings():
+            for row in rows.mappings():
                 if current is not None and current.order_id != row["order_id"]:
                     views.append(_columns(current))
                     current = None
@@ -309,8 +320,10 @@ class OrderStore:
             if current is not None:
                 views.append(_columns(current))
             for start in range(0, len(views), batch):
-                await connection.execute(_INSERT_VIEW, views[start : start + batch])
-        return len(views)
+                connection.execute(_INSERT_VIEW, views[start : start + batch])
+            return len(views)
+
+        return await self._units.write(rebuild)
 
     async def all_views(self) -> list[OrderView]:
         rows = await self._all(select(VIEWS).order_by(VIEWS.c.order_id))

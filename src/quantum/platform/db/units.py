@@ -1,0 +1,92 @@
+"""Units of work: a plain function of a SQLAlchemy ``Connection``, run in one
+transaction (or one read) on whichever engine the platform has.
+
+PostgreSQL: on the async engine (``run_sync``; asyncpg does the I/O).
+SQLite file: on a synchronous engine in one dedicated thread, one hop per unit.
+aiosqlite crosses threads for every cursor, statement and close (about a dozen
+hops for an order's two transactions): the same work costs 1.35 ms of CPU that
+way and 0.42 ms this way (measured). One thread also means one writer at a time,
+which is all SQLite has."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol, TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from quantum.platform.db.engine import SQLITE_CONNECT_ARGS, sqlite_pragmas, writing
+
+T = TypeVar("T")
+Work = Callable[[Connection], T]
+
+
+class Units(Protocol):
+    async def write(self, work: Work[T]) -> T:
+        """``work`` in a transaction, committed when it returns."""
+        ...
+
+    async def read(self, work: Work[T]) -> T: ...
+
+    async def aclose(self) -> None: ...
+
+
+class AsyncUnits:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def write(self, work: Work[T]) -> T:
+        async with writing(self._engine) as connection:
+            return await connection.run_sync(work)
+
+    async def read(self, work: Work[T]) -> T:
+        async with self._engine.connect() as connection:
+            return await connection.run_sync(work)
+
+    async def aclose(self) -> None:
+        """The engine is its owner's."""
+
+
+class ThreadUnits:
+    """A SQLite file through the standard library's driver, in one thread."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-units")
+        self._closed = False
+
+    def _write(self, work: Work[T]) -> T:
+        with self._engine.begin() as connection:
+            return work(connection)
+
+    def _read(self, work: Work[T]) -> T:
+        with self._engine.connect() as connection:
+            return work(connection)
+
+    async def write(self, work: Work[T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._write, work)
+
+    async def read(self, work: Work[T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._read, work)
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._engine.dispose)
+        self._thread.shutdown(wait=True)
+
+
+def units_for(engine: AsyncEngine) -> Units:
+    """Thread units for a SQLite file, async ones otherwise (an in-memory SQLite
+    database exists only in its own connections)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return AsyncUnits(engine)
+    sync = create_sync_engine(url.set(drivername="sqlite"), connect_args=dict(SQLITE_CONNECT_ARGS))
+    sqlite_pragmas(sync)
+    return ThreadUnits(sync)
