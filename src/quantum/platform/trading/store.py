@@ -1,57 +1,46 @@
-"""Writing and reading orders: each event and the view it yields in one
-transaction; a duplicate broker report (same ``dedupe_key``) is written once.
+"""Writing and reading orders: each event and the view it yields in one atomic
+write; a duplicate broker report (same ``dedupe_key``) is written once.
 
-SQLAlchemy Core on the tables, statements built once: an order's submit is two
-short transactions on its hot path, and the ORM's unit of work cost more than the
-SQL itself."""
+SQLAlchemy Core with statements built once (:mod:`order_rows`), run as units of
+work (:mod:`quantum.platform.db.units`): an order's submit is two writes on its hot
+path, and the ORM's unit of work cost more than the SQL itself."""
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Executable
 
-from quantum.platform.db.models import IdempotencyKey, OrderEventRow, OrderViewRow
 from quantum.platform.db.units import units_for
+from quantum.platform.trading.order_rows import (
+    BY_BROKER_NO,
+    DEDUPE_SEEN,
+    EVENTS,
+    EVENTS_OF,
+    INSERT_VIEW,
+    KEY,
+    VIEW_BY_ID,
+    VIEWS,
+    Stale,
+    event_columns,
+    event_of,
+    insert_order,
+    replace_view,
+    view_columns,
+    view_of,
+)
 from quantum.platform.trading.projection import OrderEvent, OrderView, apply
 from quantum.platform.trading.states import EventType, OrderState
-
-VIEW_FIELDS = tuple(f.name for f in fields(OrderView))
-STATE_FIELDS = frozenset({"state", "prior_state"})
-
-EVENTS = cast(Table, OrderEventRow.__table__)
-VIEWS = cast(Table, OrderViewRow.__table__)
-KEYS = cast(Table, IdempotencyKey.__table__)
-
-_INSERT_EVENT = insert(EVENTS)
-_INSERT_VIEW = insert(VIEWS)
-_INSERT_KEY = insert(KEYS)
-_UPDATE_VIEW = update(VIEWS).where(
-    VIEWS.c.order_id == bindparam("expected_order_id"),
-    VIEWS.c.version == bindparam("expected_version"),
-)
-"""Optimistic: only the version the event was applied to is replaced."""
-_VIEW_BY_ID = select(VIEWS).where(VIEWS.c.order_id == bindparam("order_id"))
-_KEY = select(KEYS.c.order_id, KEYS.c.request_hash).where(
-    KEYS.c.user_id == bindparam("user_id"), KEYS.c.idempotency_key == bindparam("key")
-)
-_EVENTS_OF = select(EVENTS).where(EVENTS.c.order_id == bindparam("order_id")).order_by(EVENTS.c.seq)
-_DEDUPE_SEEN = select(EVENTS.c.id).where(EVENTS.c.dedupe_key == bindparam("dedupe_key"))
-_BY_BROKER_NO = select(VIEWS).where(
-    VIEWS.c.kiwoom_account_id == bindparam("account_id"),
-    VIEWS.c.broker_order_no == bindparam("order_no"),
-)
 
 
 def new_order_id() -> str:
@@ -61,48 +50,6 @@ def new_order_id() -> str:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def view_of(row: RowMapping) -> OrderView:
-    values = {name: row[name] for name in VIEW_FIELDS}
-    values["state"] = OrderState(row["state"])
-    values["prior_state"] = OrderState(row["prior_state"]) if row["prior_state"] else None
-    return OrderView(**values)
-
-
-def _columns(view: OrderView) -> dict[str, Any]:
-    """The view as ``order_view`` column values (states by their names)."""
-    values = {name: getattr(view, name) for name in VIEW_FIELDS}
-    for name in STATE_FIELDS:
-        if values[name] is not None:
-            values[name] = values[name].value
-    return values
-
-
-def event_of(row: RowMapping) -> OrderEvent:
-    return OrderEvent(
-        order_id=row["order_id"],
-        seq=row["seq"],
-        type=EventType(row["event_type"]),
-        occurred_at=row["occurred_at"],
-        data=json.loads(row["data"]),
-        dedupe_key=row["dedupe_key"],
-    )
-
-
-def _event_columns(event: OrderEvent) -> dict[str, Any]:
-    return {
-        "order_id": event.order_id,
-        "seq": event.seq,
-        "event_type": event.type.value,
-        "data": json.dumps(dict(event.data), separators=(",", ":"), default=str),
-        "occurred_at": event.occurred_at,
-        "dedupe_key": event.dedupe_key,
-    }
-
-
-class _Stale(Exception):
-    """The view row moved on since it was read."""
 
 
 class DuplicateKey(Exception):
@@ -140,12 +87,6 @@ class OrderQuery:
         return where
 
 
-def _replace_view(view: dict[str, Any], event: dict[str, Any], connection: Connection) -> None:
-    if connection.execute(_UPDATE_VIEW, view).rowcount != 1:
-        raise _Stale
-    connection.execute(_INSERT_EVENT, event)
-
-
 class OrderStore:
     """Each method is a unit of work (a function of one connection) run by
     :mod:`quantum.platform.db.units`: in one thread on SQLite, on the async engine
@@ -170,30 +111,24 @@ class OrderStore:
         now = self._clock()
         event = OrderEvent(order_id, 1, EventType.SUBMITTED, now, dict(data))
         view = apply(None, event)
-
-        def insert(connection: Connection) -> None:
-            if idempotency is not None:
-                user_id, key, digest = idempotency
-                connection.execute(
-                    _INSERT_KEY,
-                    {
-                        "user_id": user_id,
-                        "idempotency_key": key,
-                        "order_id": order_id,
-                        "request_hash": digest,
-                        "created_at": now,
-                    },
-                )
-            connection.execute(_INSERT_EVENT, _event_columns(event))
-            connection.execute(_INSERT_VIEW, _columns(view))
-
+        key_row = None
+        if idempotency is not None:
+            user_id, key, digest = idempotency
+            key_row = {
+                "user_id": user_id,
+                "idempotency_key": key,
+                "order_id": order_id,
+                "request_hash": digest,
+                "created_at": now,
+            }
+        unit = partial(insert_order, key_row, event_columns(event), view_columns(view))
         try:
-            await self._units.write(insert)
+            await self._units.atomic(unit)
         except IntegrityError:
             if idempotency is None:
                 raise
             user_id, key, digest = idempotency
-            found = await self._first(_KEY, user_id=user_id, key=key)
+            found = await self._first(KEY, user_id=user_id, key=key)
             if found is None:
                 raise
             raise DuplicateKey(found["order_id"], found["request_hash"] == digest) from None
@@ -231,20 +166,16 @@ class OrderStore:
                 dedupe_key,
             )
             view = apply(current, event)
-            replaced = {
-                **_columns(view),
-                "expected_order_id": order_id,
-                "expected_version": current.version,
-            }
+            unit = partial(replace_view, view_columns(view), current.version, event_columns(event))
             try:
-                await self._units.write(partial(_replace_view, replaced, _event_columns(event)))
+                await self._units.atomic(unit)
                 return view
-            except _Stale:
+            except Stale:
                 current = None  # another writer was first: read again
             except IntegrityError as exc:
                 if dedupe_key is not None and (
                     "dedupe" in str(exc.orig).lower()
-                    or await self._first(_DEDUPE_SEEN, dedupe_key=dedupe_key) is not None
+                    or await self._first(DEDUPE_SEEN, dedupe_key=dedupe_key) is not None
                 ):
                     return None
                 current = None
@@ -262,18 +193,18 @@ class OrderStore:
 
     async def by_idempotency_key(self, user_id: str, key: str) -> tuple[OrderView, str] | None:
         """The order a key was first used for, and that request's hash."""
-        found = await self._first(_KEY, user_id=user_id, key=key)
+        found = await self._first(KEY, user_id=user_id, key=key)
         if found is None:
             return None
         view = await self.get(found["order_id"])
         return None if view is None else (view, found["request_hash"])
 
     async def get(self, order_id: str) -> OrderView | None:
-        row = await self._first(_VIEW_BY_ID, order_id=order_id)
+        row = await self._first(VIEW_BY_ID, order_id=order_id)
         return view_of(row) if row is not None else None
 
     async def events(self, order_id: str) -> list[OrderEvent]:
-        return [event_of(row) for row in await self._all(_EVENTS_OF, order_id=order_id)]
+        return [event_of(row) for row in await self._all(EVENTS_OF, order_id=order_id)]
 
     async def find(
         self, query: OrderQuery, *, offset: int = 0, limit: int = 100
@@ -294,7 +225,7 @@ class OrderStore:
         return await self._units.read(read)
 
     async def by_broker_order_no(self, account_id: str, order_no: str) -> OrderView | None:
-        row = await self._first(_BY_BROKER_NO, account_id=account_id, order_no=order_no)
+        row = await self._first(BY_BROKER_NO, account_id=account_id, order_no=order_no)
         return view_of(row) if row is not None else None
 
     async def users_with(self, states: Sequence[OrderState]) -> list[str]:
@@ -314,13 +245,13 @@ class OrderStore:
             current: OrderView | None = None
             for row in rows.mappings():
                 if current is not None and current.order_id != row["order_id"]:
-                    views.append(_columns(current))
+                    views.append(view_columns(current))
                     current = None
                 current = apply(current, event_of(row))
             if current is not None:
-                views.append(_columns(current))
+                views.append(view_columns(current))
             for start in range(0, len(views), batch):
-                connection.execute(_INSERT_VIEW, views[start : start + batch])
+                connection.execute(INSERT_VIEW, views[start : start + batch])
             return len(views)
 
         return await self._units.write(rebuild)

@@ -1,0 +1,171 @@
+"""The order tables in SQL: row <-> event and view mapping, the statements the
+store runs (built once), and its two writes as units of work.
+
+Each write is one atomic change. On PostgreSQL it is one statement (the inserts
+and the optimistic update joined by data-modifying CTEs), which commits by itself
+without BEGIN/COMMIT round trips; elsewhere it is the plain statements in the
+caller's transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.engine import Connection, RowMapping
+
+from quantum.platform.db.models import IdempotencyKey, OrderEventRow, OrderViewRow
+from quantum.platform.trading.projection import OrderEvent, OrderView
+from quantum.platform.trading.states import EventType, OrderState
+
+VIEW_FIELDS = tuple(f.name for f in fields(OrderView))
+STATE_FIELDS = frozenset({"state", "prior_state"})
+EVENT_COLUMNS = ("order_id", "seq", "event_type", "data", "occurred_at", "dedupe_key")
+KEY_COLUMNS = ("user_id", "idempotency_key", "order_id", "request_hash", "created_at")
+
+EVENTS = cast(Table, OrderEventRow.__table__)
+VIEWS = cast(Table, OrderViewRow.__table__)
+KEYS = cast(Table, IdempotencyKey.__table__)
+
+
+class Stale(Exception):
+    """The view row moved on since it was read."""
+
+
+def view_of(row: RowMapping) -> OrderView:
+    values = {name: row[name] for name in VIEW_FIELDS}
+    values["state"] = OrderState(row["state"])
+    values["prior_state"] = OrderState(row["prior_state"]) if row["prior_state"] else None
+    return OrderView(**values)
+
+
+def view_columns(view: OrderView) -> dict[str, Any]:
+    """The view as ``order_view`` column values (states by their names)."""
+    values = {name: getattr(view, name) for name in VIEW_FIELDS}
+    for name in STATE_FIELDS:
+        if values[name] is not None:
+            values[name] = values[name].value
+    return values
+
+
+def event_of(row: RowMapping) -> OrderEvent:
+    return OrderEvent(
+        order_id=row["order_id"],
+        seq=row["seq"],
+        type=EventType(row["event_type"]),
+        occurred_at=row["occurred_at"],
+        data=json.loads(row["data"]),
+        dedupe_key=row["dedupe_key"],
+    )
+
+
+def event_columns(event: OrderEvent) -> dict[str, Any]:
+    return {
+        "order_id": event.order_id,
+        "seq": event.seq,
+        "event_type": event.type.value,
+        "data": json.dumps(dict(event.data), separators=(",", ":"), default=str),
+        "occurred_at": event.occurred_at,
+        "dedupe_key": event.dedupe_key,
+    }
+
+
+# -- reads ---------------------------------------------------------------------------------
+
+VIEW_BY_ID = select(VIEWS).where(VIEWS.c.order_id == bindparam("order_id"))
+KEY = select(KEYS.c.order_id, KEYS.c.request_hash).where(
+    KEYS.c.user_id == bindparam("user_id"), KEYS.c.idempotency_key == bindparam("key")
+)
+EVENTS_OF = select(EVENTS).where(EVENTS.c.order_id == bindparam("order_id")).order_by(EVENTS.c.seq)
+DEDUPE_SEEN = select(EVENTS.c.id).where(EVENTS.c.dedupe_key == bindparam("dedupe_key"))
+BY_BROKER_NO = select(VIEWS).where(
+    VIEWS.c.kiwoom_account_id == bindparam("account_id"),
+    VIEWS.c.broker_order_no == bindparam("order_no"),
+)
+
+# -- writes, portable ---------------------------------------------------------------------
+
+INSERT_EVENT = insert(EVENTS)
+INSERT_VIEW = insert(VIEWS)
+_INSERT_KEY = insert(KEYS)
+_WHERE_VERSION = (
+    VIEWS.c.order_id == bindparam("expected_order_id"),
+    VIEWS.c.version == bindparam("expected_version"),
+)
+"""Optimistic: only the version the event was applied to is replaced."""
+_UPDATE_VIEW = update(VIEWS).where(*_WHERE_VERSION)
+
+# -- writes, one PostgreSQL statement each -------------------------------------------------
+
+
+def _values(table: Table, names: tuple[str, ...], prefix: str) -> dict[str, Any]:
+    return {name: bindparam(prefix + name, type_=table.c[name].type) for name in names}
+
+
+def _prefixed(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    return {prefix + name: value for name, value in values.items()}
+
+
+_NEW_EVENT = insert(EVENTS).values(_values(EVENTS, EVENT_COLUMNS, "e_")).cte("new_event")
+_PG_CREATE = insert(VIEWS).values(_values(VIEWS, VIEW_FIELDS, "v_")).add_cte(_NEW_EVENT)
+_PG_CREATE_KEYED = _PG_CREATE.add_cte(
+    insert(KEYS).values(_values(KEYS, KEY_COLUMNS, "k_")).cte("new_key")
+)
+_REPLACED = (
+    update(VIEWS)
+    .where(*_WHERE_VERSION)
+    .values(_values(VIEWS, VIEW_FIELDS, "v_"))
+    .returning(VIEWS.c.order_id)
+    .cte("replaced")
+)
+_PG_APPEND = insert(EVENTS).from_select(
+    list(EVENT_COLUMNS),
+    select(_REPLACED.c.order_id, *_values(EVENTS, EVENT_COLUMNS[1:], "e_").values()),
+)
+"""The event is inserted only if the view row had the expected version."""
+
+
+def _on_postgresql(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql"
+
+
+def insert_order(
+    key: Mapping[str, Any] | None,
+    event: Mapping[str, Any],
+    view: Mapping[str, Any],
+    connection: Connection,
+) -> None:
+    """A new order: its first event, its view and (optional) its idempotency key
+    row. A used key raises IntegrityError and leaves nothing."""
+    if _on_postgresql(connection):
+        params = {**_prefixed("e_", event), **_prefixed("v_", view)}
+        if key is None:
+            connection.execute(_PG_CREATE, params)
+        else:
+            connection.execute(_PG_CREATE_KEYED, {**params, **_prefixed("k_", key)})
+        return
+    if key is not None:
+        connection.execute(_INSERT_KEY, dict(key))
+    connection.execute(INSERT_EVENT, dict(event))
+    connection.execute(INSERT_VIEW, dict(view))
+
+
+def replace_view(
+    view: Mapping[str, Any],
+    expected_version: int,
+    event: Mapping[str, Any],
+    connection: Connection,
+) -> None:
+    """The next event and the view it yields; :class:`Stale` (and nothing written)
+    when the stored view is no longer ``expected_version``."""
+    expected = {"expected_order_id": view["order_id"], "expected_version": expected_version}
+    if _on_postgresql(connection):
+        params = {**_prefixed("e_", event), **_prefixed("v_", view), **expected}
+        if connection.execute(_PG_APPEND, params).rowcount != 1:
+            raise Stale
+        return
+    if connection.execute(_UPDATE_VIEW, {**view, **expected}).rowcount != 1:
+        raise Stale
+    connection.execute(INSERT_EVENT, dict(event))
