@@ -16,7 +16,8 @@ import pytest
 PG_ADMIN_DSN = os.environ.get("QTP_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-async def _pg(statement: str) -> None:
+async def pg_admin(statement: str) -> None:
+    """One statement on the server's admin database."""
     import asyncpg
 
     connection = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
@@ -27,7 +28,7 @@ async def _pg(statement: str) -> None:
 
 
 def _run(statement: str) -> None:
-    asyncio.run(_pg(statement))
+    asyncio.run(pg_admin(statement))
 
 
 @contextmanager

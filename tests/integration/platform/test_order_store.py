@@ -11,6 +11,8 @@ from functools import partial
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
+from tests.integration.platform.databases import pg_admin, postgres_database
 
 from quantum.platform.db.engine import create_engine
 from quantum.platform.db.migrate import upgrade
@@ -130,3 +132,33 @@ async def test_a_used_idempotency_key_creates_nothing(store: OrderStore) -> None
     assert found is not None and found[0].order_id == first.order_id
     other_user = await store.create(ORDER, idempotency=("user-2", "key-1", "hash-a"))
     assert len(await store.all_views()) == 2 and other_user.order_id != first.order_id
+
+
+def test_pooled_connections_the_server_closed_are_replaced() -> None:
+    """PostgreSQL ends every session (as a restart does) while the pool holds idle
+    connections: the next operations get new ones, not an error (no pre-ping round
+    trip: the driver saw the sockets close)."""
+    with postgres_database() as url:
+        asyncio.run(_survive_terminated_sessions(url))
+
+
+async def _survive_terminated_sessions(url: str) -> None:
+    engine = create_engine(url)
+    store = OrderStore(engine)
+    try:
+        await upgrade(engine)
+        created = await store.create(ORDER)
+        assert await store.get(created.order_id) == created  # pooled and idle now
+        await pg_admin(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{make_url(url).database}' AND pid <> pg_backend_pid()"
+        )
+        await asyncio.sleep(0.3)
+        assert await store.get(created.order_id) == created
+        accepted = await store.append(
+            created.order_id, EventType.ACCEPTED, {"broker_order_no": "5"}, current=created
+        )
+        assert accepted is not None and accepted.version == 2
+    finally:
+        await store.aclose()
+        await engine.dispose()
