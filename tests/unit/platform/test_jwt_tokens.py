@@ -87,6 +87,32 @@ def test_expired_with_fake_clock(codec: JwtCodec, clock: FakeClock) -> None:
     assert _rejected(codec, token).reason == "expired"
 
 
+def test_a_verified_token_is_remembered_but_expiry_is_checked_every_time(
+    codec: JwtCodec, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token, expires_in = codec.issue_access("user-1", "USER")
+    decodes: list[str] = []
+    real_decode = jwt.decode
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        decodes.append(args[0])
+        return real_decode(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    first = codec.decode_access(token)
+    assert codec.decode_access(token) == first
+    assert len(decodes) == 1
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    for _ in range(2):  # a rejected token is verified (and rejected) every time
+        with pytest.raises(InvalidToken):
+            codec.decode_access(forged)
+    assert len(decodes) == 3
+    clock.now += timedelta(seconds=expires_in)
+    with pytest.raises(InvalidToken) as caught:
+        codec.decode_access(token)
+    assert caught.value.reason == "expired"
+
+
 def test_forged_signature_rejected(codec: JwtCodec, clock: FakeClock) -> None:
     forged, _ = JwtCodec(OTHER_SECRET, clock=clock).issue_access("u1", "admin")
     assert _rejected(codec, forged).reason == "invalid_signature"
