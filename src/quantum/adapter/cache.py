@@ -24,6 +24,7 @@ class TTLCache(Generic[K, V]):
         self._clock = clock
         self._max_size = max_size
         self._items: dict[K, tuple[float, V]] = {}
+        self._loading: dict[K, asyncio.Task[V]] = {}
 
     def get(self, key: K) -> V | None:
         item = self._items.get(key)
@@ -43,9 +44,20 @@ class TTLCache(Generic[K, V]):
         self._items[key] = (self._clock(), value)
 
     async def get_or_load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        """The cached value, or one ``load()`` shared by every caller that asks while
+        it runs (a quote expiring under hundreds of orders a second is fetched once).
+        A caller cancelled meanwhile does not cancel the others' load."""
         found = self.get(key)
         if found is not None:
             return found
+        task = self._loading.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._load(key, load))
+            self._loading[key] = task
+            task.add_done_callback(lambda _: self._loading.pop(key, None))
+        return await asyncio.shield(task)
+
+    async def _load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
         value = await load()
         self.put(key, value)
         return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -61,6 +62,52 @@ def test_ttl_cache() -> None:
     disabled: TTLCache[str, int] = TTLCache(0.0, clock=clock)
     disabled.put("a", 1)
     assert disabled.get("a") is None
+
+
+async def test_ttl_cache_loads_once_for_concurrent_callers() -> None:
+    cache: TTLCache[str, int] = TTLCache(1.0)
+    started = asyncio.Event()
+    release = asyncio.Event()
+    loads = 0
+
+    async def load() -> int:
+        nonlocal loads
+        loads += 1
+        started.set()
+        await release.wait()
+        return 42
+
+    first = asyncio.create_task(cache.get_or_load("q", load))
+    await started.wait()
+    others = [asyncio.create_task(cache.get_or_load("q", load)) for _ in range(50)]
+    await asyncio.sleep(0)
+    first.cancel()  # the first caller gives up: the others still get the value
+    release.set()
+    assert await asyncio.gather(*others) == [42] * 50
+    assert loads == 1 and cache.get("q") == 42
+    with pytest.raises(asyncio.CancelledError):
+        await first
+
+
+async def test_ttl_cache_shares_a_failed_load_and_tries_again_later() -> None:
+    cache: TTLCache[str, int] = TTLCache(1.0)
+    calls = 0
+
+    async def failing() -> int:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)
+        raise RuntimeError("broker down")
+
+    results = await asyncio.gather(
+        *(cache.get_or_load("q", failing) for _ in range(5)), return_exceptions=True
+    )
+    assert calls == 1 and all(isinstance(r, RuntimeError) for r in results)
+
+    async def working() -> int:
+        return 7
+
+    assert await cache.get_or_load("q", working) == 7
 
 
 def test_merge() -> None:
