@@ -19,6 +19,7 @@ from quantum.krx import sessions as krx_sessions
 from quantum.metrics import chain_observers
 from quantum.platform.brokerage import build_broker
 from quantum.platform.bus import Bus
+from quantum.platform.cluster.invalidations import Invalidations
 from quantum.platform.cluster.shared import Cluster
 from quantum.platform.db.engine import create_engine, session_factory
 from quantum.platform.db.migrate import upgrade
@@ -85,6 +86,7 @@ class Platform:
     bus: Bus = field(init=False)
     orders: OrderService = field(init=False)
     supervisor: TradingSupervisor = field(init=False)
+    invalidations: Invalidations = field(init=False)
 
     @classmethod
     async def start(
@@ -203,6 +205,13 @@ class Platform:
             bus=platform.bus,
         )
         platform.orders.on_working = platform.supervisor.watch
+        platform.invalidations = Invalidations(
+            platform.bus,
+            drop_principal=platform.auth.forget,
+            drop_accounts=platform.accounts.drop_cached,
+        )
+        platform.accounts.on_change = platform.invalidations.accounts_changed
+        await platform.invalidations.start()
         usage.start()
         if settings.admin_username and settings.admin_password:
             created = await users.ensure_admin(
@@ -240,6 +249,7 @@ class Platform:
         the database and the simulator."""
         try:
             await self.supervisor.aclose()
+            await self.invalidations.aclose()
             await self.bus.aclose()
             await self.broker.close()
         finally:

@@ -258,6 +258,24 @@ async def test_three_instances_share_users_tokens_budgets_and_survive_deaths(
         ]
         assert budgets, "the adapter keeps the key's budget in Redis"
 
+        # A user disabled through A is refused by B and C at once: their cached
+        # principal is dropped through Redis (its TTL is 10 s).
+        other = await trader(http, a.url, "trader2")
+        for instance in (b, c):
+            me = await http.get(f"{instance.url}/api/v1/users/me", headers=other)
+            assert me.status_code == 200, me.text
+        admin = await login(http, a.url, *ADMIN)
+        disabled = await http.patch(
+            f"{a.url}/api/v1/admin/users/{me.json()['userId']}",
+            json={"isActive": False},
+            headers=admin,
+        )
+        assert disabled.status_code == 200, disabled.text
+        await asyncio.sleep(0.2)
+        for instance in (b, c):
+            me = await http.get(f"{instance.url}/api/v1/users/me", headers=other)
+            assert me.status_code == 401, me.text
+
         # The adapter dies (SIGKILL) and comes back: ticks resume on their own.
         deployment.adapter.kill()
         killed = time.monotonic()

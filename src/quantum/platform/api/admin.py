@@ -64,7 +64,7 @@ async def update_user(
     if body.password is not None:
         await platform.users.set_password(user_id, body.password.get_secret_value())
     user = await platform.users.update(user_id, is_active=body.is_active, role=body.role)
-    platform.auth.forget(user_id)
+    platform.invalidations.user_changed(user_id)
     return UserOut.of(user)
 
 

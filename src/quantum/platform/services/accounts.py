@@ -118,8 +118,11 @@ class AccountService:
         broker: Broker,
         *,
         clock: Callable[[], datetime] = _utc_now,
-        trading_ttl: float = 2.0,
+        trading_ttl: float = 10.0,
     ) -> None:
+        """``trading_ttl``: how long an account and its key pair are used without a
+        query. Changes drop the cache at once here, and on other instances through
+        ``on_change`` (:mod:`quantum.platform.cluster.invalidations`)."""
         self._sessions = sessions
         self.keyring = keyring
         self._broker = broker
@@ -130,6 +133,8 @@ class AccountService:
             else None
         )
         """Single-flight too: a burst of one user's requests costs one query and decryption."""
+        self.on_change: Callable[[], None] | None = None
+        """Told when accounts changed here (announces it to the other instances)."""
 
     # -- reading ------------------------------------------------------------------------
 
@@ -345,12 +350,18 @@ class AccountService:
 
     async def trading(self, user_id: str) -> Trading | None:
         """The user's account and decrypted key pair; None without stored credentials.
-        Kept for ``trading_ttl`` seconds (changes made here apply at once; those made
-        by another instance within that time)."""
+        Kept for ``trading_ttl`` seconds; a change drops it at once, on every instance."""
         load = self._trading_cache or self._load_trading
         return await load(user_id)
 
     def _forget_trading(self) -> None:
+        if self.on_change is not None:
+            self.on_change()  # drops this instance's entries too
+        else:
+            self.drop_cached()
+
+    def drop_cached(self) -> None:
+        """Forget this instance's cached accounts (another instance changed one)."""
         if self._trading_cache is not None:
             self._trading_cache.cache_clear()
 

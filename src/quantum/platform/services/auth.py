@@ -71,10 +71,11 @@ class AuthService:
         *,
         refresh_ttl: timedelta = timedelta(days=14),
         clock: Callable[[], datetime] = _utc_now,
-        principal_ttl: float = 1.0,
+        principal_ttl: float = 10.0,
     ) -> None:
         """``principal_ttl``: how long a user's role and status are trusted without a
-        query (changes made here apply at once; other instances within this time)."""
+        query. A change drops the entry at once, on every instance
+        (:mod:`quantum.platform.cluster.invalidations`)."""
         # A burst of requests from one user after the entry expired costs one query.
         self._principals = (
             alru_cache(maxsize=100_000, ttl=principal_ttl)(self._load_principal)
@@ -185,6 +186,7 @@ class AuthService:
         return Principal(user.user_id, user.username, Role(user.role))
 
     def forget(self, user_id: str) -> None:
-        """Drop the cached state of a user whose role or status just changed."""
+        """Drop this instance's cached state of a user (use
+        ``Platform.invalidations.user_changed`` to tell every instance)."""
         if self._principals is not None:
             self._principals.cache_invalidate(user_id)
