@@ -7,7 +7,7 @@ Prints:
   api-id in any sliding 1-second window while callers keep the limiter busy,
   against the configured limit (never over), and limiter_utilisation_pct;
 - client_overhead_us: median extra time per ka10001 call of KiwoomClient over
-  raw httpx with the same request on the same server;
+  raw aiohttp (its HTTP library) with the same request on the same server;
 - ws_reconnect_ms_p50 / ws_reconnect_ms_max: from a dropped socket to LIVE again.
 """
 
@@ -21,6 +21,7 @@ import time
 from bisect import bisect_left
 from typing import Any
 
+import aiohttp
 import httpx
 
 from bench._harness import report, simulator_process
@@ -104,13 +105,17 @@ async def client_overhead(base: str, calls: int) -> float:
             "authorization": token,
             "Content-Type": "application/json;charset=UTF-8",
         }
-        async with httpx.AsyncClient(base_url=base) as raw:
-            await raw.post("/api/dostk/stkinfo", json=QUOTE, headers=headers)
+        async with aiohttp.ClientSession(base) as raw:
+
+            async def raw_call() -> None:
+                async with raw.post("/api/dostk/stkinfo", json=QUOTE, headers=headers) as answer:
+                    await answer.json(content_type=None)
+
+            await raw_call()
             raw_times, client_times = [], []
             for _ in range(calls):
                 started = time.perf_counter()
-                response = await raw.post("/api/dostk/stkinfo", json=QUOTE, headers=headers)
-                response.json()
+                await raw_call()
                 raw_times.append(time.perf_counter() - started)
                 started = time.perf_counter()
                 await client.stock_info("005930")
