@@ -26,6 +26,7 @@ from quantum.adapter.broker import (
     OrderOutcomeUnknown,
     Subscription,
 )
+from quantum.adapter.cache import TTLCache
 from quantum.adapter.schema import (
     Balance,
     BrokerOrder,
@@ -181,12 +182,17 @@ class RemoteBroker:
         http: httpx.AsyncClient | None = None,
         timeout: float = 30.0,
         observer: Observer | None = None,
+        quote_ttl: float = 1.0,
     ) -> None:
+        """``quote_ttl``: a quote is kept that long and shared by every user of one
+        environment (pre-trade checks fetch one per order; the adapter keeps them
+        as long, so a round trip to it saves nothing newer)."""
         self.base_url = base_url.rstrip("/")
         self._observer = observer
         """Gets the Kiwoom calls the adapter reports for each request (``X-Kiwoom-Calls``)."""
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(timeout=timeout, limits=POOL_LIMITS)
+        self._quotes: TTLCache[tuple[str, str], Quote] = TTLCache(quote_ttl)
 
     @property
     def ws_url(self) -> str:
@@ -253,7 +259,10 @@ class RemoteBroker:
         return await self._model(TokenInfo, "POST", "/api/fn_au10001", None, json_body=body)
 
     async def quote(self, stock_code: str, credentials: Credentials | None = None) -> Quote:
-        return await self._model(Quote, "GET", f"/api/stocks/{stock_code}", credentials)
+        key = (credentials.environment.value if credentials else "default", stock_code)
+        return await self._quotes.get_or_load(
+            key, lambda: self._model(Quote, "GET", f"/api/stocks/{stock_code}", credentials)
+        )
 
     async def order_book(
         self, stock_code: str, credentials: Credentials | None = None

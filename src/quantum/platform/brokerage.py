@@ -47,7 +47,7 @@ def build_broker(
     ``limiter_for``: each client's rate limiter (shared by instances through Redis);
     default: the client's own."""
     if adapter_url:
-        return RemoteBroker(adapter_url, observer=observer)
+        return RemoteBroker(adapter_url, observer=observer, quote_ttl=quote_ttl)
     base = base or kiwoom_defaults()
     hosts = {}
     if simulator_url is not None:
