@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any, Final, TypeVar
 
 import httpx
+import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -50,6 +51,7 @@ from quantum.adapter.schema import (
     TokenInfo,
     UnsubscribedMessage,
 )
+from quantum.kiwoom.http import HttpAnswer, HttpFailure, HttpPoster, poster_for
 from quantum.kiwoom.records import Observer
 
 M = TypeVar("M", bound=BaseModel)
@@ -95,16 +97,16 @@ def credential_headers(credentials: Credentials | None) -> dict[str, str]:
     }
 
 
-def error_from_response(response: httpx.Response) -> BrokerError:
+def error_from_response(response: HttpAnswer) -> BrokerError:
     """The BrokerError an adapter error answer stands for."""
     try:
-        body = response.json()
+        body = orjson.loads(response.content)
         error = body["error"]
         code = str(error["code"])
         message = str(error.get("message") or code)
         details = error.get("details")
     except (ValueError, KeyError, TypeError):
-        return BrokerUnavailable(f"adapter answered HTTP {response.status_code}")
+        return BrokerUnavailable(f"adapter answered HTTP {response.status}")
     kiwoom_code = details.get("kiwoom_code") if isinstance(details, dict) else None
     if code in INPUT_CODES:
         return BrokerInputError(message, kiwoom_code=kiwoom_code)
@@ -118,7 +120,7 @@ def error_from_response(response: httpx.Response) -> BrokerError:
         return BrokerRateLimited(message, retry_after=retry_after, kiwoom_code=kiwoom_code)
     cls = ERRORS_BY_CODE.get(code)
     if cls is None:
-        cls = BrokerNotFound if response.status_code == 404 else BrokerError
+        cls = BrokerNotFound if response.status == 404 else BrokerError
     return cls(message, kiwoom_code=kiwoom_code)
 
 
@@ -167,9 +169,6 @@ class RemoteSubscription:
 CLOSE_TIMEOUT = 1.0
 """Seconds to wait for the adapter's answer to a close: a platform stopping with many
 users' sockets open must not spend its graceful-shutdown time on handshakes."""
-POOL_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-"""Connections to the adapter: every user's calls share them, and a request queued
-in httpx's pool costs time on every other request's completion."""
 
 
 class RemoteBroker:
@@ -179,7 +178,7 @@ class RemoteBroker:
         self,
         base_url: str,
         *,
-        http: httpx.AsyncClient | None = None,
+        http: httpx.AsyncClient | HttpPoster | None = None,
         timeout: float = 30.0,
         observer: Observer | None = None,
         quote_ttl: float = 1.0,
@@ -190,8 +189,10 @@ class RemoteBroker:
         self.base_url = base_url.rstrip("/")
         self._observer = observer
         """Gets the Kiwoom calls the adapter reports for each request (``X-Kiwoom-Calls``)."""
-        self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=timeout, limits=POOL_LIMITS)
+        # every user's calls share one pool (aiohttp; a caller's httpx client in tests)
+        self._http, self._owns_http = poster_for(
+            http, timeout=timeout, connect_timeout=timeout, user_agent=None
+        )
         self._quotes: TTLCache[tuple[str, str], Quote] = TTLCache(quote_ttl)
 
     @property
@@ -213,30 +214,32 @@ class RemoteBroker:
         params: dict[str, Any] | None = None,
         order: bool = False,
     ) -> Any:
+        headers = credential_headers(credentials)
+        payload = None
+        if json_body is not None:
+            payload = orjson.dumps(json_body)
+            headers["Content-Type"] = "application/json"
+        query = {name: str(value) for name, value in params.items()} if params else None
         try:
             response = await self._http.request(
-                method,
-                self.base_url + path,
-                json=json_body,
-                params=params,
-                headers=credential_headers(credentials),
+                method, self.base_url + path, payload, headers, query
             )
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise BrokerUnavailable(f"adapter unreachable: {type(exc).__name__}") from None
-        except httpx.HTTPError as exc:
+        except HttpFailure as exc:
+            if not exc.sent:
+                raise BrokerUnavailable(f"adapter unreachable: {exc.what}") from None
             if order:
                 raise OrderOutcomeUnknown(
-                    f"order sent to the adapter but no answer ({type(exc).__name__})"
+                    f"order sent to the adapter but no answer ({exc.what})"
                 ) from None
-            raise BrokerUnavailable(f"adapter did not answer: {type(exc).__name__}") from None
+            raise BrokerUnavailable(f"adapter did not answer: {exc.what}") from None
         reported = response.headers.get(calls.HEADER)
         if reported and self._observer is not None:
             fingerprint = credentials.fingerprint if credentials is not None else "-"
             for record in calls.decode(reported, fingerprint):
                 self._observer(record)
-        if response.status_code >= 400:
+        if response.status >= 400:
             raise error_from_response(response)
-        return response.json()
+        return orjson.loads(response.content)
 
     async def _model(self, model: type[M], *args: Any, **kwargs: Any) -> M:
         return model.model_validate(await self._request(*args, **kwargs))

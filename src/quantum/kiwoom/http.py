@@ -1,5 +1,6 @@
-"""The HTTP under a TR call: one POST and its answer, or a failure that says whether
-the request may have left this machine (then an order's outcome is unknown).
+"""The HTTP under a TR call (and the platform's calls to a remote adapter): one
+request and its answer, or a failure that says whether the request may have left
+this machine (then an order's outcome is unknown).
 
 aiohttp by default: per request it costs a fifth of httpx's CPU (0.08 vs 0.42 ms
 measured against the simulator), and a platform sends every order through here.
@@ -41,10 +42,22 @@ class HttpAnswer:
     content: bytes
 
 
+Params = Mapping[str, str]
+
+
 class HttpPoster(Protocol):
-    async def post(self, url: str, payload: bytes, headers: Mapping[str, str]) -> HttpAnswer:
+    async def request(
+        self,
+        method: str,
+        url: str,
+        payload: bytes | None,
+        headers: Mapping[str, str],
+        params: Params | None = None,
+    ) -> HttpAnswer:
         """Raises :class:`HttpFailure` when there is no answer."""
         ...
+
+    async def post(self, url: str, payload: bytes, headers: Mapping[str, str]) -> HttpAnswer: ...
 
     async def aclose(self) -> None: ...
 
@@ -106,8 +119,21 @@ class AiohttpPoster:
         return self._session
 
     async def post(self, url: str, payload: bytes, headers: Mapping[str, str]) -> HttpAnswer:
+        return await self.request("POST", url, payload, headers)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        payload: bytes | None,
+        headers: Mapping[str, str],
+        params: Params | None = None,
+    ) -> HttpAnswer:
         try:
-            async with self._open().post(url, data=payload, headers=headers) as response:
+            session = self._open()
+            async with session.request(
+                method, url, data=payload, headers=headers, params=params
+            ) as response:
                 content = await response.read()
                 return HttpAnswer(response.status, response.headers, content)
         except _NOT_SENT_AIOHTTP as exc:
@@ -138,8 +164,20 @@ class HttpxPoster:
         self.client = client
 
     async def post(self, url: str, payload: bytes, headers: Mapping[str, str]) -> HttpAnswer:
+        return await self.request("POST", url, payload, headers)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        payload: bytes | None,
+        headers: Mapping[str, str],
+        params: Params | None = None,
+    ) -> HttpAnswer:
         try:
-            response = await self.client.post(url, content=payload, headers=dict(headers))
+            response = await self.client.request(
+                method, url, content=payload, headers=dict(headers), params=params
+            )
         except httpx.HTTPError as exc:
             raise httpx_failure(exc) from None
         return HttpAnswer(response.status_code, response.headers, response.content)

@@ -17,7 +17,7 @@ Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]
 
 
 @contextlib.asynccontextmanager
-async def _serve(handler: Handler) -> AsyncIterator[str]:
+async def serve(handler: Handler) -> AsyncIterator[str]:
     server = await asyncio.start_server(handler, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
@@ -27,7 +27,7 @@ async def _serve(handler: Handler) -> AsyncIterator[str]:
         await server.wait_closed()
 
 
-async def _read_request(reader: asyncio.StreamReader) -> bytes:
+async def read_request(reader: asyncio.StreamReader) -> bytes:
     head = await reader.readuntil(b"\r\n\r\n")
     length = next(
         int(line.split(b":", 1)[1])
@@ -45,7 +45,7 @@ async def test_an_answer_keeps_status_headers_and_body() -> None:
     seen: list[bytes] = []
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        seen.append(await _read_request(reader))
+        seen.append(await read_request(reader))
         body = b'{"return_code":0}'
         writer.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCont-Yn: Y\r\n"
@@ -56,7 +56,7 @@ async def test_an_answer_keeps_status_headers_and_body() -> None:
 
     poster = _poster()
     try:
-        async with _serve(handler) as url:
+        async with serve(handler) as url:
             answer = await poster.post(url, b'{"a":1}', {"api-id": "kt10000"})
     finally:
         await poster.aclose()
@@ -89,7 +89,7 @@ async def test_no_answer_after_the_request_may_have_arrived(misbehaviour: str) -
     received = asyncio.Event()
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _read_request(reader)
+        await read_request(reader)
         received.set()
         if misbehaviour == "silence":
             await asyncio.sleep(2)
@@ -97,7 +97,7 @@ async def test_no_answer_after_the_request_may_have_arrived(misbehaviour: str) -
 
     poster = _poster(read_timeout=0.3)
     try:
-        async with _serve(handler) as url:
+        async with serve(handler) as url:
             with pytest.raises(HttpFailure) as caught:
                 await poster.post(url, b"{}", {})
     finally:

@@ -28,6 +28,7 @@ from quantum.adapter.schema import (
 from quantum.adapter.service import InProcessBroker, check_order
 from quantum.adapter.sessions import SessionRegistry
 from quantum.kiwoom.client import KiwoomClient
+from quantum.kiwoom.http import HttpAnswer
 from quantum.kiwoom.orders import OrderType
 from quantum.kiwoom.settings import KiwoomSettings
 
@@ -120,15 +121,10 @@ def test_error_from_response(status: int, code: str, expected: type) -> None:
 
 
 def test_error_from_response_rate_limited_and_garbage() -> None:
-    limited = error_from_response(
-        httpx.Response(
-            429,
-            json={"error": {"code": "rate_limited", "message": "slow", "details": None}},
-            headers={"Retry-After": "3"},
-        )
-    )
+    body = b'{"error": {"code": "rate_limited", "message": "slow", "details": null}}'
+    limited = error_from_response(HttpAnswer(429, httpx.Headers({"Retry-After": "3"}), body))
     assert isinstance(limited, BrokerRateLimited) and limited.retry_after == 3.0
-    garbage = error_from_response(httpx.Response(502, text="<html>"))
+    garbage = error_from_response(HttpAnswer(502, httpx.Headers(), b"<html>"))
     assert isinstance(garbage, BrokerUnavailable)
 
 
