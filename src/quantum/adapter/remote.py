@@ -51,7 +51,7 @@ from quantum.adapter.schema import (
     TokenInfo,
     UnsubscribedMessage,
 )
-from quantum.kiwoom.http import HttpAnswer, HttpFailure, HttpPoster, poster_for
+from quantum.kiwoom.http import HttpAnswer, HttpClient, HttpFailure, http_client_for
 from quantum.kiwoom.records import Observer
 
 M = TypeVar("M", bound=BaseModel)
@@ -178,7 +178,7 @@ class RemoteBroker:
         self,
         base_url: str,
         *,
-        http: httpx.AsyncClient | HttpPoster | None = None,
+        http: httpx.AsyncClient | HttpClient | None = None,
         timeout: float = 30.0,
         observer: Observer | None = None,
         quote_ttl: float = 1.0,
@@ -190,7 +190,7 @@ class RemoteBroker:
         self._observer = observer
         """Gets the Kiwoom calls the adapter reports for each request (``X-Kiwoom-Calls``)."""
         # every user's calls share one pool (aiohttp; a caller's httpx client in tests)
-        self._http, self._owns_http = poster_for(
+        self._http, self._owns_http = http_client_for(
             http, timeout=timeout, connect_timeout=timeout, user_agent=None
         )
         self._quotes: TTLCache[tuple[str, str], Quote] = TTLCache(quote_ttl)

@@ -45,7 +45,7 @@ class HttpAnswer:
 Params = Mapping[str, str]
 
 
-class HttpPoster(Protocol):
+class HttpClient(Protocol):
     async def request(
         self,
         method: str,
@@ -56,8 +56,6 @@ class HttpPoster(Protocol):
     ) -> HttpAnswer:
         """Raises :class:`HttpFailure` when there is no answer."""
         ...
-
-    async def post(self, url: str, payload: bytes, headers: Mapping[str, str]) -> HttpAnswer: ...
 
     async def aclose(self) -> None: ...
 
@@ -88,7 +86,7 @@ def _what(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
-class AiohttpPoster:
+class AiohttpClient:
     """One connection pool (per app key, as Kiwoom counts connections per key)."""
 
     def __init__(
@@ -117,9 +115,6 @@ class AiohttpPoster:
                 connector=connector, timeout=self._timeout, headers=self._headers
             )
         return self._session
-
-    async def post(self, url: str, payload: bytes, headers: Mapping[str, str]) -> HttpAnswer:
-        return await self.request("POST", url, payload, headers)
 
     async def request(
         self,
@@ -157,14 +152,11 @@ _NOT_SENT_HTTPX = (
 )
 
 
-class HttpxPoster:
+class HttpxClient:
     """A caller's ``httpx.AsyncClient`` (which the caller closes)."""
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
-
-    async def post(self, url: str, payload: bytes, headers: Mapping[str, str]) -> HttpAnswer:
-        return await self.request("POST", url, payload, headers)
 
     async def request(
         self,
@@ -194,19 +186,19 @@ def httpx_failure(exc: httpx.HTTPError) -> HttpFailure:
     return HttpFailure(_what(exc), sent=not isinstance(exc, _NOT_SENT_HTTPX))
 
 
-def poster_for(
-    http: httpx.AsyncClient | HttpPoster | None,
+def http_client_for(
+    http: httpx.AsyncClient | HttpClient | None,
     *,
     timeout: float,
     connect_timeout: float,
     user_agent: str | None,
-) -> tuple[HttpPoster, bool]:
-    """(the poster, whether the caller must close it): the given client or poster,
+) -> tuple[HttpClient, bool]:
+    """(the client, whether the caller must close it): the given one,
     else a new aiohttp pool."""
     if http is None:
-        return AiohttpPoster(
+        return AiohttpClient(
             timeout=timeout, connect_timeout=connect_timeout, user_agent=user_agent
         ), True
     if isinstance(http, httpx.AsyncClient):
-        return HttpxPoster(http), False
+        return HttpxClient(http), False
     return http, False

@@ -39,7 +39,7 @@ from quantum.kiwoom.exceptions import (
     from_http_error,
     register_secret,
 )
-from quantum.kiwoom.http import HttpFailure, HttpPoster, poster_for
+from quantum.kiwoom.http import HttpClient, HttpFailure, http_client_for
 from quantum.kiwoom.ratelimit import OutboundLimiter
 from quantum.kiwoom.records import CallRecord, Observer
 from quantum.kiwoom.settings import KiwoomSettings
@@ -184,7 +184,7 @@ class TokenManager:
         self,
         settings: KiwoomSettings,
         *,
-        http: httpx.AsyncClient | HttpPoster | None = None,
+        http: httpx.AsyncClient | HttpClient | None = None,
         cache: TokenCache | None = None,
         limiter: OutboundLimiter | None = None,
         clock: Clock | None = None,
@@ -195,7 +195,7 @@ class TokenManager:
         self._cache: TokenCache = cache if cache is not None else InMemoryTokenCache()
         self._limiter = limiter
         self._clock: Clock = clock or _utc_now
-        self._http, self._owns_http = poster_for(
+        self._http, self._owns_http = http_client_for(
             http,
             timeout=settings.timeout_seconds,
             connect_timeout=settings.connect_timeout_seconds,
@@ -357,7 +357,7 @@ class TokenManager:
                     await self._limiter.acquire(app_key, api_id)
                 state["attempts"] += 1
                 try:
-                    response = await self._http.post(url, orjson.dumps(body), headers)
+                    response = await self._http.request("POST", url, orjson.dumps(body), headers)
                 except HttpFailure as exc:
                     raise from_http_error(api_id, exc, order=False) from None
                 state["status"] = response.status

@@ -42,7 +42,7 @@ from quantum.kiwoom.exceptions import (
     from_answer,
     from_http_error,
 )
-from quantum.kiwoom.http import HttpFailure, HttpPoster, poster_for
+from quantum.kiwoom.http import HttpClient, HttpFailure, http_client_for
 from quantum.kiwoom.ratelimit import OutboundLimiter, is_order_tr
 from quantum.kiwoom.records import CallRecord, Observer, Outcome
 from quantum.kiwoom.settings import KiwoomSettings
@@ -98,11 +98,11 @@ class KiwoomTransport:
         token_cache: TokenCache | None = None,
         limiter: OutboundLimiter | None = None,
         observer: Observer | None = None,
-        http: httpx.AsyncClient | HttpPoster | None = None,
+        http: httpx.AsyncClient | HttpClient | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.settings = settings
-        self._http, self._owns_http = poster_for(
+        self._http, self._owns_http = http_client_for(
             http,
             timeout=settings.timeout_seconds,
             connect_timeout=settings.connect_timeout_seconds,
@@ -256,7 +256,7 @@ class KiwoomTransport:
         state.stage = "request"
         headers = self._headers(api_id, token, next_key)
         try:
-            response = await self._http.post(url, payload, headers)
+            response = await self._http.request("POST", url, payload, headers)
         except HttpFailure as exc:
             raise from_http_error(api_id, exc, order=order) from None
         status = response.status

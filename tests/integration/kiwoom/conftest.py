@@ -14,7 +14,7 @@ from tests.integration.simulator.conftest import (  # noqa: F401
     start_simulator,
 )
 
-from quantum.kiwoom.http import AiohttpPoster, HttpPoster
+from quantum.kiwoom.http import AiohttpClient, HttpClient
 from quantum.kiwoom.ratelimit import OutboundLimiter
 from quantum.kiwoom.settings import KiwoomSettings
 from quantum.kiwoom.tokens import TokenManager
@@ -58,7 +58,7 @@ class Harness:
     def __init__(self) -> None:
         self.transports: list[KiwoomTransport] = []
         self.clients: list[httpx.AsyncClient] = []
-        self.posters: list[AiohttpPoster] = []
+        self.aiohttp_clients: list[AiohttpClient] = []
         self.records: list[CallRecord] = []
 
     def transport(
@@ -73,7 +73,7 @@ class Harness:
         settings = settings_for(running, **overrides)
         limiter = limiter or OutboundLimiter.from_settings(settings)
         # the default HTTP (aiohttp) unless a test hooks into the requests (httpx)
-        http: httpx.AsyncClient | HttpPoster
+        http: httpx.AsyncClient | HttpClient
         if event_hooks:
             http = httpx.AsyncClient(
                 timeout=httpx.Timeout(
@@ -84,12 +84,12 @@ class Harness:
             )
             self.clients.append(http)
         else:
-            http = AiohttpPoster(
+            http = AiohttpClient(
                 timeout=settings.timeout_seconds,
                 connect_timeout=settings.connect_timeout_seconds,
                 user_agent=settings.user_agent,
             )
-            self.posters.append(http)
+            self.aiohttp_clients.append(http)
         # The token manager follows the simulated clock (token expiry is simulated time).
         tokens = TokenManager(
             settings, http=http, limiter=limiter, clock=clock or sim_clock(running)
@@ -105,8 +105,8 @@ class Harness:
             await transport.aclose()
         for http in self.clients:
             await http.aclose()
-        for poster in self.posters:
-            await poster.aclose()
+        for client in self.aiohttp_clients:
+            await client.aclose()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The default HTTP poster (aiohttp) against loopback servers that misbehave: what
+"""The default HTTP client (aiohttp) against loopback servers that misbehave: what
 counts as "not sent" (safe to repeat) and what as "may have arrived"."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from quantum.kiwoom.exceptions import OutcomeUnknownError, TransportError, from_http_error
-from quantum.kiwoom.http import AiohttpPoster, HttpFailure
+from quantum.kiwoom.http import AiohttpClient, HttpFailure
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -37,8 +37,8 @@ async def read_request(reader: asyncio.StreamReader) -> bytes:
     return head + await reader.readexactly(length)
 
 
-def _poster(read_timeout: float = 5.0) -> AiohttpPoster:
-    return AiohttpPoster(timeout=read_timeout, connect_timeout=1.0, user_agent="test-agent")
+def _client(read_timeout: float = 5.0) -> AiohttpClient:
+    return AiohttpClient(timeout=read_timeout, connect_timeout=1.0, user_agent="test-agent")
 
 
 async def test_an_answer_keeps_status_headers_and_body() -> None:
@@ -54,12 +54,12 @@ async def test_an_answer_keeps_status_headers_and_body() -> None:
         await writer.drain()
         writer.close()
 
-    poster = _poster()
+    client = _client()
     try:
         async with serve(handler) as url:
-            answer = await poster.post(url, b'{"a":1}', {"api-id": "kt10000"})
+            answer = await client.request("POST", url, b'{"a":1}', {"api-id": "kt10000"})
     finally:
-        await poster.aclose()
+        await client.aclose()
     assert answer.status == 200 and answer.content == b'{"return_code":0}'
     assert answer.headers.get("cont-yn") == "Y"  # case-insensitive
     request = seen[0].lower()
@@ -71,12 +71,12 @@ async def test_a_refused_connection_was_not_sent() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    poster = _poster()
+    client = _client()
     try:
         with pytest.raises(HttpFailure) as caught:
-            await poster.post(f"http://127.0.0.1:{port}/x", b"{}", {})
+            await client.request("POST", f"http://127.0.0.1:{port}/x", b"{}", {})
     finally:
-        await poster.aclose()
+        await client.aclose()
     assert caught.value.sent is False
     error = from_http_error("kt10000", caught.value, order=True)
     assert type(error) is TransportError and error.sent is False
@@ -95,13 +95,13 @@ async def test_no_answer_after_the_request_may_have_arrived(misbehaviour: str) -
             await asyncio.sleep(2)
         writer.close()
 
-    poster = _poster(read_timeout=0.3)
+    client = _client(read_timeout=0.3)
     try:
         async with serve(handler) as url:
             with pytest.raises(HttpFailure) as caught:
-                await poster.post(url, b"{}", {})
+                await client.request("POST", url, b"{}", {})
     finally:
-        await poster.aclose()
+        await client.aclose()
     assert received.is_set()
     assert caught.value.sent is True
     if misbehaviour == "silence":
