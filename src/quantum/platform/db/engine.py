@@ -38,7 +38,7 @@ def sqlite_pragmas(engine: Engine) -> None:
 
 
 def create_engine(
-    url: str, *, pool_size: int = 10, max_overflow: int = 10, **options: Any
+    url: str, *, pool_size: int = 20, max_overflow: int = 10, **options: Any
 ) -> AsyncEngine:
     """SQLite gets WAL, foreign keys and a busy timeout (several writers in one
     process); PostgreSQL a modest pool (``pool_size`` + ``max_overflow`` connections)
