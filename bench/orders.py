@@ -2,7 +2,8 @@
 
 simulator (subprocess, fixed clock inside a session; the platform follows its
 clock) <- ``quantum run`` (subprocess) <- 100 users, each with its own SIMULATOR
-account and app key, placing limit BUYs at the lower limit (they rest), N each,
+account and app key, placing limit BUYs at the lower limit (they rest) of one of
+``STOCKS`` (trader i trades stock i mod 20, so no book grows deep), N each,
 one every 250 ms per user: under Kiwoom's 5 orders/s per app key, which the
 platform's client enforces, so latency is the platform's and not the limiter's. Once on SQLite, once on a
 throw-away PostgreSQL database (skipped with a note when 127.0.0.1:5432 is not
@@ -32,11 +33,14 @@ from bench._harness import platform_process, report, simulator_process
 from quantum.kiwoom.client import KiwoomClient
 from quantum.kiwoom.orders import OrderType
 from quantum.kiwoom.settings import KiwoomSettings
+from quantum.simulator.listings import load_listings
 
 ADMIN = ("bench-admin", "bench-admin-password")
 PASSWORD = "bench-user-password"
 SECRET = "bench-secret"
-CODE = "005930"
+STOCKS = list(load_listings())[:20]
+"""Traders spread over 20 stocks: the simulator's work per order grows with the
+stock's resting orders, and one stock with thousands would time the simulator."""
 SESSION_START = "2026-11-24T10:00:00+09:00"
 INTERVAL = 0.25
 """Seconds between one user's orders: 4/s, under Kiwoom's 5/s per app key."""
@@ -124,27 +128,42 @@ async def setup_users(
     return list(await asyncio.gather(*(one(i) for i in range(users))))
 
 
+Order = tuple[str, int]
+"""What a trader buys: (stock code, limit price)."""
+
+
+async def resting_orders(
+    session: aiohttp.ClientSession, headers: dict[str, str], traders: int
+) -> list[Order]:
+    """Trader i's order: a buy at the lower limit (it rests) of stock i mod 20."""
+    lower = {}
+    for code in STOCKS:
+        async with session.get(f"/api/v1/stocks/{code}", headers=headers) as answer:
+            lower[code] = int((await _json(answer, 200))["lowerLimit"])
+    return [(code, lower[code]) for code in (STOCKS[i % len(STOCKS)] for i in range(traders))]
+
+
 async def platform_orders(
     session: aiohttp.ClientSession,
-    traders: list[dict[str, str]],
+    traders: list[tuple[dict[str, str], Order]],
     each: int,
-    price: int,
     duration: float | None = None,
 ) -> tuple[list[float], float, int]:
     """Every trader places ``each`` resting orders one after another, all traders at
     once (with ``duration``: no order is started after that many seconds):
     (latencies ms, wall seconds, failures)."""
-    body = {
-        "stockCode": CODE,
-        "orderType": "LIMIT",
-        "orderSide": "BUY",
-        "quantity": 1,
-        "price": price,
-    }
     failures = 0
 
-    async def trader(headers: dict[str, str]) -> list[float]:
+    async def trader(headers: dict[str, str], order: Order) -> list[float]:
         nonlocal failures
+        code, price = order
+        body = {
+            "stockCode": code,
+            "orderType": "LIMIT",
+            "orderSide": "BUY",
+            "quantity": 1,
+            "price": price,
+        }
         seen = []
         pace = Pacer()
         for _ in range(each):
@@ -164,40 +183,44 @@ async def platform_orders(
 
     started = time.perf_counter()
     stop_at = float("inf") if duration is None else started + duration
-    results = await asyncio.gather(*(trader(h) for h in traders))
+    results = await asyncio.gather(*(trader(h, o) for h, o in traders))
     wall = time.perf_counter() - started
     return [ms for seen in results for ms in seen], wall, failures
 
 
 async def direct_orders(
-    sim_url: str, keys: list[str], each: int, price: int
+    sim_url: str, keys: list[tuple[str, Order]], each: int
 ) -> tuple[list[float], float]:
     """The same orders straight to the simulator with ``KiwoomClient`` (tokens
     fetched before timing starts)."""
     clients = [
-        KiwoomClient.from_settings(
-            KiwoomSettings.for_url(sim_url, key, SECRET, rate_limit_enabled=False)
+        (
+            KiwoomClient.from_settings(
+                KiwoomSettings.for_url(sim_url, key, SECRET, rate_limit_enabled=False)
+            ),
+            order,
         )
-        for key in keys
+        for key, order in keys
     ]
     try:
-        await asyncio.gather(*(client.stock_info(CODE) for client in clients))  # tokens
+        await asyncio.gather(*(client.stock_info(code) for client, (code, _) in clients))
 
-        async def caller(client: KiwoomClient) -> list[float]:
+        async def caller(client: KiwoomClient, order: Order) -> list[float]:
+            code, price = order
             seen = []
             pace = Pacer()
             for _ in range(each):
                 await pace.next()
                 started = time.perf_counter()
-                await client.buy(CODE, 1, OrderType.LIMIT, price)
+                await client.buy(code, 1, OrderType.LIMIT, price)
                 seen.append((time.perf_counter() - started) * 1000)
             return seen
 
         started = time.perf_counter()
-        results = await asyncio.gather(*(caller(c) for c in clients))
+        results = await asyncio.gather(*(caller(c, o) for c, o in clients))
         wall = time.perf_counter() - started
     finally:
-        await asyncio.gather(*(client.aclose() for client in clients))
+        await asyncio.gather(*(client.aclose() for client, _ in clients))
     return [ms for seen in results for ms in seen], wall
 
 
@@ -224,22 +247,22 @@ async def measure(base: str, sim_url: str, users: int, each: int, suffix: str) -
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as session:
         traders = await setup_users(session, users, run_id)
-        async with session.get(f"/api/v1/stocks/{CODE}", headers=traders[0][0]) as answer:
-            lower = int((await _json(answer, 200))["lowerLimit"])
-        headers = [h for h, _ in traders]
+        orders = await resting_orders(session, traders[0][0], users)
+        placing = [(headers, order) for (headers, _), order in zip(traders, orders, strict=True)]
+        keys = [(key, order) for (_, key), order in zip(traders, orders, strict=True)]
         # warm-up: one order per trader (token, ledger, order stream), not measured
-        await platform_orders(session, headers, 1, lower)
-        latencies, wall, failures = await platform_orders(session, headers, each, lower)
+        await platform_orders(session, placing, 1)
+        latencies, wall, failures = await platform_orders(session, placing, each)
     # a new session: the load's pooled connections may have been closed as idle by now
     async with aiohttp.ClientSession(base, timeout=timeout) as session:
-        single, _, _ = await platform_orders(session, headers[:1], SINGLE, lower)
+        single, _, _ = await platform_orders(session, placing[:1], SINGLE)
     p50 = percentile(latencies, 50)
     report(f"order_submit_p50_ms_{suffix}", p50, "ms")
     report(f"order_submit_p99_ms_{suffix}", percentile(latencies, 99), "ms")
     report(f"orders_per_s_{suffix}", len(latencies) / wall, "orders/s")
     report(f"order_submit_failures_{suffix}", failures, "")
 
-    direct, direct_wall = await direct_orders(sim_url, [k for _, k in traders], each, lower)
+    direct, direct_wall = await direct_orders(sim_url, keys, each)
     direct_p50 = percentile(direct, 50)
     report(f"direct_kiwoom_p50_ms_{suffix}", direct_p50, "ms")
     report(f"direct_kiwoom_orders_per_s_{suffix}", len(direct) / direct_wall, "orders/s")
@@ -247,7 +270,7 @@ async def measure(base: str, sim_url: str, users: int, each: int, suffix: str) -
     report(f"platform_overhead_ratio_{suffix}", p50 / direct_p50, "x")
 
     # one user, one order at a time: the overhead without queueing
-    direct_single, _ = await direct_orders(sim_url, [traders[0][1]], SINGLE, lower)
+    direct_single, _ = await direct_orders(sim_url, keys[:1], SINGLE)
     single_p50, direct_single_p50 = percentile(single, 50), percentile(direct_single, 50)
     report(f"single_user_order_submit_p50_ms_{suffix}", single_p50, "ms")
     report(f"single_user_direct_kiwoom_p50_ms_{suffix}", direct_single_p50, "ms")

@@ -70,13 +70,13 @@ from bench._harness import (
     simulator_process,
 )
 from bench.orders import (
-    CODE,
     INTERVAL,
-    _json,
+    Order,
     percentile,
     platform_env,
     platform_orders,
     postgres_database,
+    resting_orders,
     setup_users,
 )
 
@@ -193,13 +193,16 @@ def report_cpu(prefix: str, cpu: dict[str, float], tail: str) -> None:
 
 
 async def orders_phase(
-    bases: list[str], headers: list[dict[str, str]], seconds: float, price: int, adapter_pid: int
+    bases: list[str],
+    traders: list[tuple[dict[str, str], Order]],
+    seconds: float,
+    adapter_pid: int,
 ) -> dict[str, Any]:
     """Users round-robin over ``bases``, all placing resting orders for ``seconds``
     (4/s each offered; orders started by then are waited for)."""
     each = int(seconds / INTERVAL) + 1
     count = len(bases)
-    groups = [headers[k::count] for k in range(count)]
+    groups = [traders[k::count] for k in range(count)]
     timeout = aiohttp.ClientTimeout(total=120)
     async with contextlib.AsyncExitStack() as stack:
         sessions = [
@@ -214,11 +217,11 @@ async def orders_phase(
         ]
         pairs = list(zip(sessions, groups, strict=True))
         # warm-up: one order per user on its instance (token, ledger, order stream)
-        await asyncio.gather(*(platform_orders(s, g, 1, price) for s, g in pairs))
+        await asyncio.gather(*(platform_orders(s, g, 1) for s, g in pairs))
         meter = CpuMeter(adapter_pid)
         started = time.perf_counter()
         results = await asyncio.gather(
-            *(platform_orders(s, g, each, price, duration=seconds) for s, g in pairs)
+            *(platform_orders(s, g, each, duration=seconds) for s, g in pairs)
         )
         wall = time.perf_counter() - started
         cpu = meter.percent()
@@ -427,7 +430,7 @@ class Shared:
     env: dict[str, str]
     logs: Path
     headers: list[dict[str, str]] = field(default_factory=list)
-    price: int = 0
+    orders: list[Order] = field(default_factory=list)
 
 
 async def create_users(base: str, shared: Shared, load: Load) -> None:
@@ -436,8 +439,7 @@ async def create_users(base: str, shared: Shared, load: Load) -> None:
     async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as session:
         traders = await setup_users(session, load.users, secrets.token_hex(3))
         shared.headers = [h for h, _ in traders]
-        async with session.get(f"/api/v1/stocks/{CODE}", headers=shared.headers[0]) as answer:
-            shared.price = int((await _json(answer, 200))["lowerLimit"])
+        shared.orders = await resting_orders(session, shared.headers[0], load.users)
 
 
 def run_phase(
@@ -459,9 +461,8 @@ def run_phase(
 
         async def measure() -> dict[str, Any]:
             orders_began = time.monotonic()
-            orders = await orders_phase(
-                bases, shared.headers, load.order_seconds, shared.price, shared.adapter_pid
-            )
+            traders = list(zip(shared.headers, shared.orders, strict=True))
+            orders = await orders_phase(bases, traders, load.order_seconds, shared.adapter_pid)
             orders["elapsed"] = time.monotonic() - orders_began
             tokens = [h["Authorization"].removeprefix("Bearer ") for h in shared.headers]
             fanout = await fanout_phase(
