@@ -159,8 +159,11 @@ class OrderBook:
         liquidity = self._liquidity()
         users = self._bids if side is Side.BUY else self._asks
         maker = liquidity.bids if side is Side.BUY else liquidity.asks
-        prices = [r.price for r in users if r.account_no != exclude_account]
-        prices += [level.price for level in maker if level.qty > 0]
+        # users rest best first: the first one not excluded has their best price
+        best_user = next((r.price for r in users if r.account_no != exclude_account), None)
+        prices = [level.price for level in maker if level.qty > 0]
+        if best_user is not None:
+            prices.append(best_user)
         if not prices:
             return None
         return max(prices) if side is Side.BUY else min(prices)

@@ -69,6 +69,8 @@ class ExecutionCore:
         self._dirty: set[str] = set()  # stocks whose market moved while we were busy
         self._moment: datetime | None = None  # the market step being processed, if any
         self._day: date = clock.now().date()
+        self._settled: dict[str, tuple[date, frozenset[Phase]]] = {}
+        """Per stock, the (day, phases) the session rules last ran to the end for."""
         market.add_step_listener(self._on_step)
 
     # -- operations and events ---------------------------------------------------------
@@ -219,9 +221,12 @@ class ExecutionCore:
     def _spec(self, order: Order) -> OrderTypeSpec:
         return ORDER_TYPES[order.trde_tp]
 
-    def _live_orders(self, code: str) -> list[Order]:
-        """``code``'s open orders, oldest first (a copy: processing may end some)."""
-        return sorted(self._live.get(code, {}).values(), key=lambda o: o.order_no)
+    def _live_orders(self, code: str, status: OrderStatus | None = None) -> list[Order]:
+        """``code``'s open orders (only those in ``status``), oldest first (a copy:
+        processing may end some)."""
+        live = self._live.get(code, {}).values()
+        chosen = live if status is None else [order for order in live if order.status is status]
+        return sorted(chosen, key=lambda o: o.order_no)
 
     def _register(self, order: Order) -> None:
         self._orders[order.order_no] = order

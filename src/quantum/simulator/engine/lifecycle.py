@@ -74,12 +74,8 @@ class SessionRules(ExecutionCore):
     def _react(self, code: str) -> None:
         """Trigger stops the last price reached, then let crossed resting orders trade."""
         last = self.market.state(code).last
-        for order in self._live_orders(code):
-            if (
-                order.status is OrderStatus.PENDING_TRIGGER
-                and order.is_open
-                and stop_triggered(order, last)
-            ):
+        for order in self._live_orders(code, OrderStatus.PENDING_TRIGGER):
+            if order.is_open and stop_triggered(order, last):
                 order.transition(OrderStatus.ACCEPTED)
                 self._execute(order)
         book = self._book(code)
@@ -99,9 +95,18 @@ class SessionRules(ExecutionCore):
                     self._sweep(resting)
 
     def _transitions(self, code: str) -> None:
-        """Everything the clock says must have happened to ``code``'s orders by now."""
+        """Everything the clock says must have happened to ``code``'s orders by now.
+
+        The day's and the phases' rules have nothing new to do while neither changed
+        since they last ran for ``code`` (orders accepted meanwhile were routed by
+        the same phases), so they run once per (day, phases); stops and crossings
+        follow the market and run every time."""
         now = self.clock.now()
         phases, today = self.calendar.phases_at(now), now.date()
+        if self._settled.get(code) == (today, phases):
+            if Phase.CONTINUOUS in phases:
+                self._react(code)
+            return
         for order in self._live_orders(code):
             if order.trading_date < today:
                 self._end(order, OrderStatus.EXPIRED)
@@ -116,6 +121,7 @@ class SessionRules(ExecutionCore):
         for order in self._live_orders(code):
             if order.queue is Queue.NONE and not self._spec(order).alive & phases:
                 self._end(order, OrderStatus.EXPIRED)
+        self._settled[code] = (today, phases)
 
     def _uncross(self, code: str, queue: Queue, day: date) -> None:
         """An auction ends: its queued orders trade in time order against the book."""
