@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
+from urllib.parse import urlsplit
+from urllib.request import getproxies_environment, proxy_bypass
 
 import aiohttp
 import certifi
@@ -98,6 +100,22 @@ class AiohttpClient:
         self._headers = {"User-Agent": user_agent} if user_agent else {}
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
+        self._proxies = getproxies_environment()
+        self._proxy_by_origin: dict[tuple[str, str], str | None] = {}
+
+    def proxy_for(self, url: str) -> str | None:
+        """HTTP(S)_PROXY / NO_PROXY as httpx applied them, decided once per origin
+        (aiohttp's ``trust_env`` reads the environment on every request: 0.35 ms)."""
+        if not self._proxies:
+            return None
+        parts = urlsplit(url)
+        origin = (parts.scheme, parts.hostname or "")
+        if origin not in self._proxy_by_origin:
+            proxy = self._proxies.get(parts.scheme)
+            if proxy and proxy_bypass(origin[1]):
+                proxy = None
+            self._proxy_by_origin[origin] = proxy
+        return self._proxy_by_origin[origin]
 
     @property
     def is_closed(self) -> bool:
@@ -127,7 +145,7 @@ class AiohttpClient:
         try:
             session = self._open()
             async with session.request(
-                method, url, data=payload, headers=headers, params=params
+                method, url, data=payload, headers=headers, params=params, proxy=self.proxy_for(url)
             ) as response:
                 content = await response.read()
                 return HttpAnswer(response.status, response.headers, content)

@@ -109,3 +109,28 @@ async def test_no_answer_after_the_request_may_have_arrived(misbehaviour: str) -
     assert isinstance(from_http_error("kt10000", caught.value, order=True), OutcomeUnknownError)
     query = from_http_error("ka10001", caught.value, order=False)
     assert type(query) is TransportError and query.sent is True
+
+
+def test_proxies_come_from_the_environment_as_with_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    for name in ("HTTP_PROXY", "http_proxy", "https_proxy", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    client = _client()
+    assert client.proxy_for("https://api.kiwoom.com/oauth2/token") == "http://proxy.internal:3128"
+    assert client.proxy_for("https://api.kiwoom.com/api/dostk/ordr") == "http://proxy.internal:3128"
+    assert client.proxy_for("https://127.0.0.1:8200/x") is None  # NO_PROXY
+    assert client.proxy_for("http://api.kiwoom.com/x") is None  # no HTTP_PROXY
+
+
+def test_no_proxy_variables_no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    assert _client().proxy_for("https://api.kiwoom.com/x") is None
