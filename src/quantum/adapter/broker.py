@@ -44,6 +44,13 @@ class Credentials:
         return key_fingerprint(self.app_key.get_secret_value())
 
 
+def quote_key(stock_code: str, credentials: Credentials | None) -> tuple[str, str]:
+    """What a cached quote is shared by: a quote is the same for every key on one
+    host, and the host follows from the environment (without credentials: the
+    configured key's host)."""
+    return (credentials.environment.value if credentials else "default", stock_code)
+
+
 class BrokerError(Exception):
     """A failure the caller should see; ``status`` is the HTTP status to answer with."""
 

@@ -26,6 +26,7 @@ from quantum.adapter.broker import (
     Credentials,
     OrderOutcomeUnknown,
     Subscription,
+    quote_key,
 )
 from quantum.adapter.cache import TTLCache
 from quantum.adapter.schema import (
@@ -262,9 +263,9 @@ class RemoteBroker:
         return await self._model(TokenInfo, "POST", "/api/fn_au10001", None, json_body=body)
 
     async def quote(self, stock_code: str, credentials: Credentials | None = None) -> Quote:
-        key = (credentials.environment.value if credentials else "default", stock_code)
         return await self._quotes.get_or_load(
-            key, lambda: self._model(Quote, "GET", f"/api/stocks/{stock_code}", credentials)
+            quote_key(stock_code, credentials),
+            lambda: self._model(Quote, "GET", f"/api/stocks/{stock_code}", credentials),
         )
 
     async def order_book(

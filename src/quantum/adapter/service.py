@@ -14,6 +14,7 @@ from quantum.adapter.broker import (
     BrokerUnavailable,
     Credentials,
     Subscription,
+    quote_key,
 )
 from quantum.adapter.cache import TTLCache
 from quantum.adapter.charts import MAX_COUNT, ChartService
@@ -161,14 +162,13 @@ class InProcessBroker:
 
     async def quote(self, stock_code: str, credentials: Credentials | None = None) -> Quote:
         code = check_stock_code(stock_code)
-        # a quote is the same for every key on one host: share it (the host follows
-        # from the environment); without credentials, the configured key's host
-        key = (credentials.environment.value if credentials else "default", code)
 
         async def call(client: KiwoomClient) -> Quote:
             return convert.quote(await client.stock_info(code), self._clock())
 
-        return await self._quotes.get_or_load(key, lambda: self._run(credentials, call))
+        return await self._quotes.get_or_load(
+            quote_key(code, credentials), lambda: self._run(credentials, call)
+        )
 
     async def order_book(
         self, stock_code: str, credentials: Credentials | None = None

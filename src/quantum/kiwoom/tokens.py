@@ -195,12 +195,7 @@ class TokenManager:
         self._cache: TokenCache = cache if cache is not None else InMemoryTokenCache()
         self._limiter = limiter
         self._clock: Clock = clock or _utc_now
-        self._http, self._owns_http = http_client_for(
-            http,
-            timeout=settings.timeout_seconds,
-            connect_timeout=settings.connect_timeout_seconds,
-            user_agent=settings.user_agent,
-        )
+        self._http, self._owns_http = kiwoom_http(http, settings)
         self._lock = asyncio.Lock()
         self._generation = 0
         self._stuck: str | None = None
@@ -393,6 +388,19 @@ class TokenManager:
         body = {"appkey": app_key, "secretkey": app_secret, "token": value}
         await self._post(REVOKE_API_ID, REVOKE_PATH, body)
         log.info("token revoked for key %s", self.key_fingerprint)
+
+
+def kiwoom_http(
+    http: httpx.AsyncClient | HttpClient | None, settings: KiwoomSettings
+) -> tuple[HttpClient, bool]:
+    """The HTTP client for one key's calls (and whether its user must close it): the
+    given one, else a pool with the settings' timeouts and user agent."""
+    return http_client_for(
+        http,
+        timeout=settings.timeout_seconds,
+        connect_timeout=settings.connect_timeout_seconds,
+        user_agent=settings.user_agent,
+    )
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:

@@ -42,7 +42,7 @@ from quantum.kiwoom.exceptions import (
     from_answer,
     from_http_error,
 )
-from quantum.kiwoom.http import HttpClient, HttpFailure, http_client_for
+from quantum.kiwoom.http import HttpClient, HttpFailure
 from quantum.kiwoom.ratelimit import OutboundLimiter, is_order_tr
 from quantum.kiwoom.records import CallRecord, Observer, Outcome
 from quantum.kiwoom.settings import KiwoomSettings
@@ -53,6 +53,7 @@ from quantum.kiwoom.tokens import (
     TokenCache,
     TokenManager,
     decode_object,
+    kiwoom_http,
     retry_after_seconds,
 )
 
@@ -102,12 +103,7 @@ class KiwoomTransport:
         clock: Clock | None = None,
     ) -> None:
         self.settings = settings
-        self._http, self._owns_http = http_client_for(
-            http,
-            timeout=settings.timeout_seconds,
-            connect_timeout=settings.connect_timeout_seconds,
-            user_agent=settings.user_agent,
-        )
+        self._http, self._owns_http = kiwoom_http(http, settings)
         self.limiter = limiter if limiter is not None else OutboundLimiter.from_settings(settings)
         self._owns_tokens = tokens is None
         self.tokens = tokens or TokenManager(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import fields
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -69,6 +70,18 @@ def event_columns(event: OrderEvent) -> dict[str, Any]:
         "data": json.dumps(dict(event.data), separators=(",", ":"), default=str),
         "occurred_at": event.occurred_at,
         "dedupe_key": event.dedupe_key,
+    }
+
+
+def key_columns(idempotency: tuple[str, str, str], order_id: str, now: datetime) -> dict[str, Any]:
+    """An idempotency key's row: ``(user_id, key, request_hash)`` used for ``order_id``."""
+    user_id, key, digest = idempotency
+    return {
+        "user_id": user_id,
+        "idempotency_key": key,
+        "order_id": order_id,
+        "request_hash": digest,
+        "created_at": now,
     }
 
 

@@ -35,6 +35,7 @@ from quantum.platform.trading.order_rows import (
     event_columns,
     event_of,
     insert_order,
+    key_columns,
     replace_view,
     view_columns,
     view_of,
@@ -111,16 +112,7 @@ class OrderStore:
         now = self._clock()
         event = OrderEvent(order_id, 1, EventType.SUBMITTED, now, dict(data))
         view = apply(None, event)
-        key_row = None
-        if idempotency is not None:
-            user_id, key, digest = idempotency
-            key_row = {
-                "user_id": user_id,
-                "idempotency_key": key,
-                "order_id": order_id,
-                "request_hash": digest,
-                "created_at": now,
-            }
+        key_row = key_columns(idempotency, order_id, now) if idempotency is not None else None
         unit = partial(insert_order, key_row, event_columns(event), view_columns(view))
         try:
             await self._units.atomic(unit)
