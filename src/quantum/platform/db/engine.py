@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import weakref
-from collections.abc import AsyncIterator
 from typing import Any, Final
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     async_sessionmaker,
     create_async_engine,
@@ -72,25 +67,8 @@ def _closed_connections_refused(
         raise DisconnectionError("the database closed this pooled connection")
 
 
-_SQLITE_WRITERS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-@contextlib.asynccontextmanager
-async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A write transaction. On SQLite one at a time per process: the database has a
-    single writer, and a second one waits in SQLite's busy handler, which sleeps in
-    steps of milliseconds; queueing on a lock here costs nothing."""
-    if engine.dialect.name != "sqlite":
-        async with engine.begin() as connection:
-            yield connection
-        return
-    lock = _SQLITE_WRITERS.setdefault(engine, asyncio.Lock())
-    async with lock, engine.begin() as connection:
-        yield connection
-
-
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-__all__ = ["AsyncSession", "create_engine", "session_factory", "writing"]
+__all__ = ["AsyncSession", "create_engine", "session_factory"]

@@ -13,6 +13,7 @@ which is all SQLite has."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, TypeVar
@@ -21,7 +22,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from quantum.platform.db.engine import SQLITE_CONNECT_ARGS, sqlite_pragmas, writing
+from quantum.platform.db.engine import SQLITE_CONNECT_ARGS, sqlite_pragmas
 
 T = TypeVar("T")
 Work = Callable[[Connection], T]
@@ -50,9 +51,13 @@ class AsyncUnits:
             engine.execution_options(isolation_level="AUTOCOMMIT") if autocommit else engine
         )
         self._autocommit = autocommit
+        self._writer: contextlib.AbstractAsyncContextManager[object] = (
+            asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
+        """SQLite has one writer; a second one would sleep in its busy handler."""
 
     async def write(self, work: Work[T]) -> T:
-        async with writing(self._engine) as connection:
+        async with self._writer, self._engine.begin() as connection:
             return await connection.run_sync(work)
 
     async def atomic(self, work: Work[T]) -> T:
