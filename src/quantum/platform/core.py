@@ -23,6 +23,7 @@ from quantum.platform.cluster.invalidations import Invalidations
 from quantum.platform.cluster.shared import Cluster
 from quantum.platform.db.engine import create_engine, session_factory
 from quantum.platform.db.migrate import upgrade
+from quantum.platform.db.units import Units, units_for
 from quantum.platform.embedded import (
     EmbeddedSimulator,
     follow_simulator_clock,
@@ -71,6 +72,8 @@ class Platform:
     settings: PlatformSettings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    units: Units
+    """The hot paths' writes and reads (orders, usage log): see db/units.py."""
     keyring: Keyring
     users: UserService
     auth: AuthService
@@ -116,6 +119,7 @@ class Platform:
         if supervise:  # a serving platform, not a CLI maintenance command
             await asyncio.to_thread(krx_sessions.preload)
         sessions = session_factory(engine)
+        units = units_for(engine)
         passwords = Passwords(
             time_cost=settings.password_time_cost, memory_cost=settings.password_memory_cost
         )
@@ -137,7 +141,7 @@ class Platform:
             simulator_clock = follow_simulator_clock(simulator_url)
             log.info("following the clock of the simulator on %s", simulator_url)
         usage = UsageRecorder(
-            sessions,
+            units,
             flush_seconds=settings.usage_flush_seconds,
             batch_size=settings.usage_batch_size,
         )
@@ -168,6 +172,7 @@ class Platform:
             settings=settings,
             engine=engine,
             sessions=sessions,
+            units=units,
             keyring=keyring,
             users=users,
             auth=AuthService(
@@ -190,7 +195,7 @@ class Platform:
         platform.bus = cluster.bus()
         clocks = {Environment.SIMULATOR: simulator_clock} if simulator_clock else {}
         platform.orders = OrderService(
-            OrderStore(engine), broker, platform.bus, market_clocks=clocks
+            OrderStore(units), broker, platform.bus, market_clocks=clocks
         )
         reconciler = Reconciler(
             platform.orders, unknown_grace=timedelta(seconds=settings.reconcile_grace_seconds)
@@ -255,7 +260,7 @@ class Platform:
         finally:
             await self.usage.aclose()
             await self.cluster.aclose()
-            await self.orders.store.aclose()
+            await self.units.aclose()
             await self.engine.dispose()
             if self.simulator is not None:
                 self.simulator.stop()

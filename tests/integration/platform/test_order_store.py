@@ -16,6 +16,7 @@ from tests.integration.platform.databases import pg_admin, postgres_database
 
 from quantum.platform.db.engine import create_engine
 from quantum.platform.db.migrate import upgrade
+from quantum.platform.db.units import units_for
 from quantum.platform.trading.order_rows import Stale, event_columns, replace_view, view_columns
 from quantum.platform.trading.projection import OrderEvent, apply
 from quantum.platform.trading.states import EventType, OrderState
@@ -38,11 +39,12 @@ ORDER: dict[str, Any] = {
 async def store(database_url: str) -> AsyncIterator[OrderStore]:
     engine = create_engine(database_url)
     await upgrade(engine)
-    built = OrderStore(engine)
+    units = units_for(engine)
+    built = OrderStore(units)
     try:
         yield built
     finally:
-        await built.aclose()
+        await units.aclose()
         await engine.dispose()
 
 
@@ -144,7 +146,8 @@ def test_pooled_connections_the_server_closed_are_replaced() -> None:
 
 async def _survive_terminated_sessions(url: str) -> None:
     engine = create_engine(url)
-    store = OrderStore(engine)
+    units = units_for(engine)
+    store = OrderStore(units)
     try:
         await upgrade(engine)
         created = await store.create(ORDER)
@@ -160,5 +163,5 @@ async def _survive_terminated_sessions(url: str) -> None:
         )
         assert accepted is not None and accepted.version == 2
     finally:
-        await store.aclose()
+        await units.aclose()
         await engine.dispose()

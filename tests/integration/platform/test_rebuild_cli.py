@@ -64,13 +64,15 @@ async def test_rebuild_projections_restores_a_damaged_order_view(harness: Harnes
     assert "rebuilt 3 order views" in result.output
 
     from quantum.platform.db.engine import create_engine
+    from quantum.platform.db.units import units_for
     from quantum.platform.trading.store import OrderStore
 
     engine = create_engine(settings.resolved_database_url())
-    store = OrderStore(engine)
+    units = units_for(engine)
+    store = OrderStore(units)
     try:
         after = [asdict(view) for view in await store.all_views()]
     finally:
-        await store.aclose()
+        await units.aclose()
         await engine.dispose()
     assert after == before

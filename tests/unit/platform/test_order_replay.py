@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from quantum.platform.db.engine import create_engine
 from quantum.platform.db.migrate import upgrade
+from quantum.platform.db.units import units_for
 from quantum.platform.trading.projection import OrderView, project
 from quantum.platform.trading.states import (
     RETURNS_TO_PRIOR,
@@ -189,7 +190,8 @@ async def _run(url: str, orders: list[Model], schedule: list[int]) -> None:
     engine = create_engine(url)
     ticks = itertools.count()
     start = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
-    store = OrderStore(engine, clock=lambda: start + timedelta(milliseconds=next(ticks)))
+    units = units_for(engine)
+    store = OrderStore(units, clock=lambda: start + timedelta(milliseconds=next(ticks)))
     try:
         ids: list[str] = []
         for index, model in enumerate(orders):
@@ -222,7 +224,7 @@ async def _run(url: str, orders: list[Model], schedule: list[int]) -> None:
         rebuilt = await store.all_views()
         assert [_fields(v) for v in rebuilt] == [_fields(v) for v in stored]
     finally:
-        await store.aclose()
+        await units.aclose()
         await engine.dispose()
 
 

@@ -15,6 +15,7 @@ from quantum.kiwoom.records import CallRecord
 from quantum.platform.db.engine import create_engine, session_factory
 from quantum.platform.db.migrate import upgrade
 from quantum.platform.db.models import ApiUsage
+from quantum.platform.db.units import Units, units_for
 from quantum.platform.services.usage import UsageRecorder, acting_for, current_caller
 
 
@@ -44,6 +45,13 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return session_factory(engine)
 
 
+@pytest.fixture
+async def units(engine: AsyncEngine) -> AsyncIterator[Units]:
+    built = units_for(engine)
+    yield built
+    await built.aclose()
+
+
 async def _count(sessions: async_sessionmaker[AsyncSession]) -> int:
     async with sessions() as session:
         return int(await session.scalar(select(func.count()).select_from(ApiUsage)) or 0)
@@ -55,9 +63,9 @@ async def _rows(sessions: async_sessionmaker[AsyncSession]) -> list[ApiUsage]:
 
 
 async def test_calls_are_attributed_to_the_acting_caller(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], units: Units
 ) -> None:
-    recorder = UsageRecorder(sessions, flush_seconds=60, batch_size=1000)
+    recorder = UsageRecorder(units, flush_seconds=60, batch_size=1000)
     recorder.observe(_record("ka00001"))
     with acting_for("USER_A", "ACC_A"):
         recorder.observe(_record("ka10001"))
@@ -99,9 +107,9 @@ async def test_calls_are_attributed_to_the_acting_caller(
 
 
 async def test_rows_are_written_in_batches_off_the_request_path(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], units: Units
 ) -> None:
-    recorder = UsageRecorder(sessions, flush_seconds=0.5, batch_size=10)
+    recorder = UsageRecorder(units, flush_seconds=0.5, batch_size=10)
     recorder.start()
     try:
         for n in range(5):
@@ -121,9 +129,9 @@ async def test_rows_are_written_in_batches_off_the_request_path(
 
 
 async def test_close_writes_everything_pending(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], units: Units
 ) -> None:
-    recorder = UsageRecorder(sessions, flush_seconds=60, batch_size=50)
+    recorder = UsageRecorder(units, flush_seconds=60, batch_size=50)
     recorder.start()
     for n in range(30):
         recorder.observe(_record(n=n))
@@ -141,9 +149,9 @@ async def test_close_writes_everything_pending(
 
 
 async def test_close_without_start_writes_pending(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], units: Units
 ) -> None:
-    recorder = UsageRecorder(sessions, flush_seconds=60, batch_size=50)
+    recorder = UsageRecorder(units, flush_seconds=60, batch_size=50)
     for n in range(3):
         recorder.observe(_record(n=n))
     await recorder.aclose()
@@ -151,11 +159,12 @@ async def test_close_without_start_writes_pending(
 
 
 async def test_database_failure_keeps_rows_for_the_next_flush(
-    tmp_path: Path, sessions: async_sessionmaker[AsyncSession]
+    tmp_path: Path, sessions: async_sessionmaker[AsyncSession], units: Units
 ) -> None:
     broken = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}")
     (tmp_path / "missing" / "dir").rmdir()  # the engine made it; now it cannot open
-    recorder = UsageRecorder(session_factory(broken), flush_seconds=0.05, batch_size=1000)
+    broken_units = units_for(broken)
+    recorder = UsageRecorder(broken_units, flush_seconds=0.05, batch_size=1000)
     recorder.start()
     try:
         for n in range(7):
@@ -166,14 +175,16 @@ async def test_database_failure_keeps_rows_for_the_next_flush(
         with acting_for("LATE", "ACC_LATE"):
             recorder.observe(_record("ka99999"))
 
-        recorder._sessions = sessions  # the database is back
+        recorder._units = units  # the database is back
         await asyncio.sleep(0.3)
         assert await _count(sessions) == 8
         assert recorder.written == 8
         failures = recorder.failed_batches
     finally:
         await recorder.aclose()
-        await broken.dispose()
+        await broken_units.aclose()
+        await broken_units.aclose()
+    await broken.dispose()
     rows = await _rows(sessions)
     assert [r.api_id for r in rows][:7] == ["ka10001"] * 7  # order kept
     assert rows[-1].user_id == "LATE"
@@ -182,14 +193,16 @@ async def test_database_failure_keeps_rows_for_the_next_flush(
 
 
 async def test_close_with_database_down_keeps_rows_in_memory(
-    tmp_path: Path, sessions: async_sessionmaker[AsyncSession]
+    tmp_path: Path, sessions: async_sessionmaker[AsyncSession], units: Units
 ) -> None:
     broken = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'gone' / 'x.db'}")
     (tmp_path / "gone").rmdir()
-    recorder = UsageRecorder(session_factory(broken), flush_seconds=60, batch_size=1000)
+    broken_units = units_for(broken)
+    recorder = UsageRecorder(broken_units, flush_seconds=60, batch_size=1000)
     recorder.observe(_record())
     await recorder.aclose()  # must not raise
+    await broken_units.aclose()
     await broken.dispose()
     assert recorder.failed_batches == 1
-    recorder._sessions = sessions
+    recorder._units = units
     assert await recorder.flush() == 1

@@ -114,7 +114,7 @@ class RedisBus:
         async with self._lock:
             old, self._pubsub = self._pubsub, self._client.pubsub(ignore_subscribe_messages=True)
             with contextlib.suppress(Exception):
-                await old.aclose()  # type: ignore[no-untyped-call]
+                await old.aclose()  # type: ignore[no-untyped-call, unused-ignore]
             channels = [self._prefix + topic for topic in self._listeners]
             if channels:
                 with contextlib.suppress(RedisError, OSError):
@@ -128,4 +128,4 @@ class RedisBus:
             self._reader = None
         await self._local.aclose()
         with contextlib.suppress(RedisError, OSError):
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]

@@ -19,9 +19,11 @@ SQLITE_CONNECT_ARGS: Final = {"timeout": 30}
 """Seconds a writer waits for another process's write lock."""
 
 
-def sqlite_pragmas(engine: Engine) -> None:
+def sqlite_pragmas(engine: Engine, *, checkpoints: bool = True) -> None:
     """WAL (readers never wait for the writer), foreign keys, and commits that
-    survive a crash of the process (not of the machine) without an fsync each."""
+    survive a crash of the process (not of the machine) without an fsync each.
+    ``checkpoints=False``: this engine's commits never copy the log into the
+    database file (with its fsyncs); someone else checkpoints."""
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -29,6 +31,8 @@ def sqlite_pragmas(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if not checkpoints:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
 

@@ -3,7 +3,9 @@
 The kiwoom client reports each call synchronously to :meth:`UsageRecorder.observe`;
 who made it comes from :data:`current_caller`, set by the platform around its
 broker calls. A background task writes what accumulated every ``flush_seconds``
-(or sooner when ``batch_size`` rows wait); ``aclose`` writes the rest.
+(or sooner when ``batch_size`` rows wait); ``aclose`` writes the rest. Batches go
+through the platform's units of work, as orders do: on SQLite a second connection
+writing the log would hold the file's lock while the orders wait for it.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Connection, insert
 
 from quantum.kiwoom.records import CallRecord
 from quantum.platform.db.models import ApiUsage
+from quantum.platform.db.units import Units
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +52,20 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _insert(rows: list[dict[str, Any]], connection: Connection) -> None:
+    connection.execute(insert(ApiUsage), rows)
+
+
 class UsageRecorder:
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        units: Units,
         *,
         flush_seconds: float = 1.0,
         batch_size: int = 500,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
-        self._sessions = sessions
+        self._units = units
         self._flush_seconds = flush_seconds
         self._batch_size = batch_size
         self._clock = clock
@@ -108,8 +115,7 @@ class UsageRecorder:
             if not batch:
                 return 0
             try:
-                async with self._sessions.begin() as session:
-                    await session.execute(insert(ApiUsage), batch)
+                await self._units.write(partial(_insert, batch))
             except Exception as exc:
                 self.failed_batches += 1
                 log.error(

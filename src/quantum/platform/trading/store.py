@@ -18,10 +18,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Executable
 
-from quantum.platform.db.units import units_for
+from quantum.platform.db.units import Units
 from quantum.platform.trading.order_rows import (
     BY_BROKER_NO,
     DEDUPE_SEEN,
@@ -90,15 +89,12 @@ class OrderQuery:
 
 class OrderStore:
     """Each method is a unit of work (a function of one connection) run by
-    :mod:`quantum.platform.db.units`: in one thread on SQLite, on the async engine
-    on PostgreSQL."""
+    :mod:`quantum.platform.db.units`: on the loop's thread on a SQLite file, on the
+    async engine on PostgreSQL. Reads of many rows are scans (off the loop)."""
 
-    def __init__(self, engine: AsyncEngine, *, clock: Callable[[], datetime] = _utc_now) -> None:
-        self._units = units_for(engine)
+    def __init__(self, units: Units, *, clock: Callable[[], datetime] = _utc_now) -> None:
+        self._units = units
         self._clock = clock
-
-    async def aclose(self) -> None:
-        await self._units.aclose()
 
     async def create(
         self,
@@ -179,7 +175,7 @@ class OrderStore:
         )
 
     async def _all(self, statement: Executable, **params: Any) -> Sequence[RowMapping]:
-        return await self._units.read(
+        return await self._units.scan(
             lambda connection: connection.execute(statement, params).mappings().all()
         )
 
@@ -214,7 +210,7 @@ class OrderStore:
             )
             return [view_of(row) for row in rows.mappings()], int(total or 0)
 
-        return await self._units.read(read)
+        return await self._units.scan(read)
 
     async def by_broker_order_no(self, account_id: str, order_no: str) -> OrderView | None:
         row = await self._first(BY_BROKER_NO, account_id=account_id, order_no=order_no)
