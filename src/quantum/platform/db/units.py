@@ -160,12 +160,22 @@ class InlineUnits:
         self._waiting = waiting
         self._checkpointed_at = time.monotonic()
         self._checkpointing: asyncio.Future[None] | None = None
+        self._open: Connection | None = None
         self.waited = 0
         """Units that found the file locked and ran in the waiting thread."""
 
+    def _connection(self) -> Connection:
+        """The inline connection, kept open (a checkout per unit cost more than the
+        unit's statements)."""
+        connection = self._open
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self._open = self._inline.connect()
+        return connection
+
     async def write(self, work: Work[T]) -> T:
+        connection = self._connection()
         try:
-            with self._inline.begin() as connection:
+            with connection.begin():
                 result = work(connection)
         except OperationalError as exc:
             if not _locked(exc):
@@ -179,9 +189,12 @@ class InlineUnits:
         return await self.write(work)
 
     async def read(self, work: Work[T]) -> T:
+        connection = self._connection()
         try:
-            with self._inline.connect() as connection:
+            try:
                 return work(connection)
+            finally:
+                connection.rollback()  # ends the read: no transaction is left open
         except OperationalError as exc:
             if not _locked(exc):
                 raise
@@ -208,6 +221,8 @@ class InlineUnits:
     async def aclose(self) -> None:
         if self._checkpointing is not None:
             await asyncio.gather(self._checkpointing, return_exceptions=True)
+        if self._open is not None:
+            self._open.close()
         self._inline.dispose()
         await self._waiting.aclose()
 

@@ -4,7 +4,7 @@ store runs (built once), and its two writes as units of work.
 Each write is one atomic change. On PostgreSQL it is one statement (the inserts
 and the optimistic update joined by data-modifying CTEs), which commits by itself
 without BEGIN/COMMIT round trips; elsewhere it is the plain statements in the
-caller's transaction."""
+caller's transaction, compiled once and run on the driver's cursor."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
+from quantum.platform.db.compiled import Compiled
 from quantum.platform.db.models import IdempotencyKey, OrderEventRow, OrderViewRow
 from quantum.platform.trading.projection import OrderEvent, OrderView
 from quantum.platform.trading.states import EventType, OrderState
@@ -100,15 +101,16 @@ BY_BROKER_NO = select(VIEWS).where(
 
 # -- writes, portable ---------------------------------------------------------------------
 
-INSERT_EVENT = insert(EVENTS)
 INSERT_VIEW = insert(VIEWS)
-_INSERT_KEY = insert(KEYS)
 _WHERE_VERSION = (
     VIEWS.c.order_id == bindparam("expected_order_id"),
     VIEWS.c.version == bindparam("expected_version"),
 )
 """Optimistic: only the version the event was applied to is replaced."""
-_UPDATE_VIEW = update(VIEWS).where(*_WHERE_VERSION)
+_INSERT_EVENT = Compiled(insert(EVENTS), EVENT_COLUMNS)
+_INSERT_VIEW = Compiled(INSERT_VIEW, VIEW_FIELDS)
+_INSERT_KEY = Compiled(insert(KEYS), KEY_COLUMNS)
+_UPDATE_VIEW = Compiled(update(VIEWS).where(*_WHERE_VERSION), VIEW_FIELDS)
 
 # -- writes, one PostgreSQL statement each -------------------------------------------------
 
@@ -160,9 +162,9 @@ def insert_order(
             connection.execute(_PG_CREATE_KEYED, {**params, **_prefixed("k_", key)})
         return
     if key is not None:
-        connection.execute(_INSERT_KEY, dict(key))
-    connection.execute(INSERT_EVENT, dict(event))
-    connection.execute(INSERT_VIEW, dict(view))
+        _INSERT_KEY.run(connection, key)
+    _INSERT_EVENT.run(connection, event)
+    _INSERT_VIEW.run(connection, view)
 
 
 def replace_view(
@@ -179,6 +181,6 @@ def replace_view(
         if connection.execute(_PG_APPEND, params).rowcount != 1:
             raise Stale
         return
-    if connection.execute(_UPDATE_VIEW, {**view, **expected}).rowcount != 1:
+    if _UPDATE_VIEW.run(connection, {**view, **expected}) != 1:
         raise Stale
-    connection.execute(INSERT_EVENT, dict(event))
+    _INSERT_EVENT.run(connection, event)
