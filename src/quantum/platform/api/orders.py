@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import Field, StrictInt
 
-from quantum.platform.api.deps import CurrentUser, PlatformDep, TradingAccount
+from quantum.platform.api.deps import CurrentUser, PlatformDep, Trader
 from quantum.platform.api.schemas import Camel, Input, Page
 from quantum.platform.errors import Unprocessable
 from quantum.platform.trading.order_types import OrderSide
@@ -101,17 +101,32 @@ class OrderDetail(OrderOut):
     events: list[EventOut]
 
 
-@router.post("", response_model=OrderOut, status_code=201)
+def _answer(view: OrderView, status_code: int = 200) -> Response:
+    """The order as JSON, serialised once (FastAPI would validate the model again
+    before serialising it: the write routes are the hot path)."""
+    return Response(
+        OrderOut.of(view).model_dump_json(by_alias=True),
+        status_code=status_code,
+        media_type="application/json",
+    )
+
+
+@router.post(
+    "",
+    response_model=OrderOut,
+    status_code=201,
+    responses={
+        200: {"model": OrderOut, "description": "The first order of this idempotency key"},
+        202: {"model": OrderOut, "description": "Sent; Kiwoom's answer was lost (OUTCOME_UNKNOWN)"},
+    },
+)
 async def submit_order(
     body: OrderIn,
-    response: Response,
-    principal: CurrentUser,
-    trading: TradingAccount,
-    platform: PlatformDep,
+    trader: Trader,
     idempotency_key: Annotated[
         str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)
     ] = None,
-) -> OrderOut:
+) -> Response:
     """Checked first (type, tick, limits, session, buying power, holdings): a failed
     check is a 4xx and nothing is recorded or sent. With ``Idempotency-Key`` (or
     ``clientOrderId``) a repeated submit answers 200 with the first order."""
@@ -128,12 +143,13 @@ async def submit_order(
         raise Unprocessable(
             "Idempotency-Key and clientOrderId differ", code="idempotency_key_mismatch"
         )
-    view, created = await platform.orders.submit(principal.user_id, trading, order, idempotency_key)
+    orders = trader.platform.orders
+    view, created = await orders.submit(
+        trader.principal.user_id, trader.trading, order, idempotency_key
+    )
     if not created:
-        response.status_code = 200
-    elif view.state is OrderState.OUTCOME_UNKNOWN:
-        response.status_code = 202
-    return OrderOut.of(view)
+        return _answer(view, 200)
+    return _answer(view, 202 if view.state is OrderState.OUTCOME_UNKNOWN else 201)
 
 
 @router.get("", response_model=Page[OrderOut])
@@ -172,23 +188,20 @@ async def get_order(
 
 
 @router.delete("/{orderId}", response_model=OrderOut)
-async def cancel_order(
-    order_id: OrderId, principal: CurrentUser, trading: TradingAccount, platform: PlatformDep
-) -> OrderOut:
+async def cancel_order(order_id: OrderId, trader: Trader) -> Response:
     """The guide's cancel: the whole remainder."""
-    return OrderOut.of(await platform.orders.cancel(principal.user_id, trading, order_id))
+    orders = trader.platform.orders
+    return _answer(await orders.cancel(trader.principal.user_id, trader.trading, order_id))
 
 
 @router.patch("/{orderId}", response_model=OrderOut)
-async def modify_order(
-    order_id: OrderId,
-    body: OrderChange,
-    principal: CurrentUser,
-    trading: TradingAccount,
-    platform: PlatformDep,
-) -> OrderOut:
+async def modify_order(order_id: OrderId, body: OrderChange, trader: Trader) -> Response:
     """``{"price"}`` re-prices the remainder; ``{"quantity"}`` lowers what remains."""
-    view = await platform.orders.modify(
-        principal.user_id, trading, order_id, price=body.price, quantity=body.quantity
+    view = await trader.platform.orders.modify(
+        trader.principal.user_id,
+        trader.trading,
+        order_id,
+        price=body.price,
+        quantity=body.quantity,
     )
-    return OrderOut.of(view)
+    return _answer(view)
