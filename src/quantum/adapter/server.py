@@ -95,8 +95,10 @@ def serve(
     redis_prefix: str = "qtp:",
 ) -> None:
     """Run the adapter until interrupted."""
+    app = build_app(settings, redis_url=redis_url, redis_prefix=redis_prefix)
+    eventloop.settle_heap()
     config = uvicorn.Config(
-        build_app(settings, redis_url=redis_url, redis_prefix=redis_prefix),
+        app,
         host=host,
         port=port,
         log_level="info",

@@ -39,6 +39,7 @@ def serve(
         except BaseException:
             await platform.aclose()
             raise
+        eventloop.settle_heap()
         announce(f"Quantum Trading Platform on http://{host}:{port}  (API docs: /docs)")
         config = uvicorn.Config(
             app,

@@ -6,6 +6,7 @@ import logging
 
 import uvicorn
 
+from quantum.eventloop import settle_heap
 from quantum.simulator.app import create_app
 from quantum.simulator.config import SimulatorConfig
 
@@ -14,6 +15,7 @@ log = logging.getLogger(__name__)
 
 def serve(config: SimulatorConfig) -> None:
     app = create_app(config)
+    settle_heap()
     uvicorn.run(
         app,
         host=config.host,
