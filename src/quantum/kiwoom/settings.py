@@ -17,6 +17,7 @@ and no :class:`~quantum.kiwoom.exceptions.KiwoomError` message either.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from enum import StrEnum
 from typing import Any
@@ -51,9 +52,12 @@ DEFAULT_USER_AGENT = "quantum-kiwoom/0.1 (python-httpx)"
 """Not a library's default UA: Kiwoom's WAF was seen blocking one (PROTOCOL.md §1)."""
 
 
+@functools.lru_cache(maxsize=4096)
 def key_fingerprint(app_key: str) -> str:
     """A short, non-reversible name for an app key (12 hex characters of its SHA-256),
-    for logs, metrics and cache keys. The simulator names keys the same way."""
+    for logs, metrics and cache keys. The simulator names keys the same way.
+    Remembered: every Kiwoom call names its key (a hash per call was 1% of the
+    platform's CPU)."""
     return hashlib.sha256(app_key.encode("utf-8")).hexdigest()[:12]
 
 

@@ -34,17 +34,18 @@ class _Form:
 
 @dataclass
 class Compiled:
-    """``statement`` with ``column_keys`` (the columns an INSERT or UPDATE sets),
-    compiled per dialect on first use."""
+    """``statement`` compiled per dialect on first use; ``column_keys``: the columns
+    a plain INSERT or UPDATE sets (a statement with its own ``values()`` needs none)."""
 
     statement: UpdateBase
-    column_keys: Sequence[str]
+    column_keys: Sequence[str] | None = None
     _forms: dict[str, _Form] = field(default_factory=dict)
 
     def _form(self, dialect: Dialect) -> _Form:
         form = self._forms.get(dialect.name)
         if form is None:
-            compiled = self.statement.compile(dialect=dialect, column_keys=list(self.column_keys))
+            keys = None if self.column_keys is None else list(self.column_keys)
+            compiled = self.statement.compile(dialect=dialect, column_keys=keys)
             if not compiled.positional or compiled.positiontup is None:
                 raise TypeError(f"{dialect.name}: only positional paramstyles are supported")
             names = tuple(compiled.positiontup)

@@ -4,7 +4,7 @@ store runs (built once), and its two writes as units of work.
 Each write is one atomic change. On PostgreSQL it is one statement (the inserts
 and the optimistic update joined by data-modifying CTEs), which commits by itself
 without BEGIN/COMMIT round trips; elsewhere it is the plain statements in the
-caller's transaction, compiled once and run on the driver's cursor."""
+caller's transaction. Either way compiled once and run on the driver's cursor."""
 
 from __future__ import annotations
 
@@ -124,9 +124,10 @@ def _prefixed(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _NEW_EVENT = insert(EVENTS).values(_values(EVENTS, EVENT_COLUMNS, "e_")).cte("new_event")
-_PG_CREATE = insert(VIEWS).values(_values(VIEWS, VIEW_FIELDS, "v_")).add_cte(_NEW_EVENT)
-_PG_CREATE_KEYED = _PG_CREATE.add_cte(
-    insert(KEYS).values(_values(KEYS, KEY_COLUMNS, "k_")).cte("new_key")
+_CREATE = insert(VIEWS).values(_values(VIEWS, VIEW_FIELDS, "v_")).add_cte(_NEW_EVENT)
+_PG_CREATE = Compiled(_CREATE)
+_PG_CREATE_KEYED = Compiled(
+    _CREATE.add_cte(insert(KEYS).values(_values(KEYS, KEY_COLUMNS, "k_")).cte("new_key"))
 )
 _REPLACED = (
     update(VIEWS)
@@ -135,9 +136,11 @@ _REPLACED = (
     .returning(VIEWS.c.order_id)
     .cte("replaced")
 )
-_PG_APPEND = insert(EVENTS).from_select(
-    list(EVENT_COLUMNS),
-    select(_REPLACED.c.order_id, *_values(EVENTS, EVENT_COLUMNS[1:], "e_").values()),
+_PG_APPEND = Compiled(
+    insert(EVENTS).from_select(
+        list(EVENT_COLUMNS),
+        select(_REPLACED.c.order_id, *_values(EVENTS, EVENT_COLUMNS[1:], "e_").values()),
+    )
 )
 """The event is inserted only if the view row had the expected version."""
 
@@ -157,9 +160,9 @@ def insert_order(
     if _on_postgresql(connection):
         params = {**_prefixed("e_", event), **_prefixed("v_", view)}
         if key is None:
-            connection.execute(_PG_CREATE, params)
+            _PG_CREATE.run(connection, params)
         else:
-            connection.execute(_PG_CREATE_KEYED, {**params, **_prefixed("k_", key)})
+            _PG_CREATE_KEYED.run(connection, {**params, **_prefixed("k_", key)})
         return
     if key is not None:
         _INSERT_KEY.run(connection, key)
@@ -178,7 +181,7 @@ def replace_view(
     expected = {"expected_order_id": view["order_id"], "expected_version": expected_version}
     if _on_postgresql(connection):
         params = {**_prefixed("e_", event), **_prefixed("v_", view), **expected}
-        if connection.execute(_PG_APPEND, params).rowcount != 1:
+        if _PG_APPEND.run(connection, params) != 1:
             raise Stale
         return
     if _UPDATE_VIEW.run(connection, {**view, **expected}) != 1:

@@ -150,7 +150,7 @@ class OrderService:
         )
         check_shape(intent)
         key = idempotency_key or order.client_order_id
-        digest = order.digest()
+        digest = order.digest() if key is not None else ""
         if key is not None:
             existing = await self.store.by_idempotency_key(user_id, key)
             if existing is not None:
