@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Final, Protocol
 
-from quantum.adapter.schema import Balance, Deposit, Quote
+from quantum.adapter.schema import Balance, Deposit
 from quantum.kiwoom.orders import OrderType
 from quantum.krx.rules import is_on_tick, tick_size
 from quantum.krx.sessions import KrxCalendar, Phase
@@ -21,6 +21,16 @@ ORDER_PHASES: Final = frozenset({Phase.PRE_OPEN_AUCTION, Phase.CONTINUOUS, Phase
 and the closing auction (08:30-15:30 KST on trading days)."""
 
 MAX_QUANTITY: Final = 10_000_000
+
+
+class PriceBand(Protocol):
+    """The day's price limits (a quote has them)."""
+
+    @property
+    def lower_limit(self) -> int: ...
+
+    @property
+    def upper_limit(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,7 @@ def check_shape(intent: OrderIntent) -> None:
             )
 
 
-def check_limits(intent: OrderIntent, quote: Quote) -> None:
+def check_limits(intent: OrderIntent, quote: PriceBand) -> None:
     for field, value in (("price", intent.price), ("stopPrice", intent.stop_price)):
         if value is not None and not quote.lower_limit <= value <= quote.upper_limit:
             raise Unprocessable(
@@ -92,14 +102,16 @@ def check_session(now: datetime, calendar: KrxCalendar) -> None:
         )
 
 
-def required_cash(intent: OrderIntent, quote: Quote) -> int:
+def required_cash(intent: OrderIntent, quote: PriceBand) -> int:
     """Cash an order can use up: its price (or the upper limit, for price-less
     types) times the quantity; fees are the broker's to check."""
     price = intent.price if intent.order_type.needs_price else quote.upper_limit
     return int(price or quote.upper_limit) * intent.quantity
 
 
-def check_buying_power(intent: OrderIntent, quote: Quote, deposit: Deposit, reserved: int) -> int:
+def check_buying_power(
+    intent: OrderIntent, quote: PriceBand, deposit: Deposit, reserved: int
+) -> int:
     needed = required_cash(intent, quote)
     available = deposit.orderable - reserved
     if needed > available:

@@ -20,6 +20,7 @@ from quantum.adapter.broker import (
     OrderOutcomeUnknown,
 )
 from quantum.adapter.schema import CancelRequest, Environment, ModifyRequest, OrderRequest, Side
+from quantum.kiwoom.wire import KST
 from quantum.krx.rules import is_on_tick
 from quantum.krx.sessions import KrxCalendar
 from quantum.platform.bus import Bus, order_topic
@@ -36,6 +37,7 @@ from quantum.platform.trading.checks import (
     order_type_named,
 )
 from quantum.platform.trading.ledger import AccountLedger
+from quantum.platform.trading.limits import PriceLimits
 from quantum.platform.trading.order_types import OrderSide
 from quantum.platform.trading.projection import OrderEvent, OrderView
 from quantum.platform.trading.states import EventType, InvalidTransition
@@ -101,6 +103,7 @@ class OrderService:
         self.broker = broker
         self._bus = bus
         self.ledger = ledger or AccountLedger(broker)
+        self.limits = PriceLimits(broker)
         self._calendar = calendar or KrxCalendar()
         self.market_clocks: dict[Environment, Clock] = dict(market_clocks or {})
         self.on_working: Callable[[str, Trading], None] | None = None
@@ -156,7 +159,9 @@ class OrderService:
             if existing is not None:
                 view, first_digest = existing
                 return self._same_request((view, first_digest == digest)), False
-        check_session(self.market_now(trading.credentials.environment), self._calendar)
+        now = self.market_now(trading.credentials.environment)
+        check_session(now, self._calendar)
+        market_day = now.astimezone(KST).date()
         account_id = trading.kiwoom_account_id
         credentials = trading.credentials
         data = {
@@ -172,7 +177,7 @@ class OrderService:
         }
         async with self.ledger.lock(account_id):
             with acting_for(user_id, account_id):
-                quote = await self.broker.quote(order.stock_code, credentials)
+                quote = await self.limits.of(order.stock_code, credentials, market_day)
                 check_limits(intent, quote)
                 if order.side is OrderSide.BUY:
                     deposit, reserved = await self.ledger.deposit(account_id, credentials)
@@ -308,8 +313,11 @@ class OrderService:
                 raise Unprocessable(
                     f"price {price} is not on the KRX tick grid", code="invalid_tick"
                 )
+            now = self.market_now(trading.credentials.environment)
             with acting_for(user_id, trading.kiwoom_account_id):
-                quote = await self.broker.quote(view.stock_code, trading.credentials)
+                quote = await self.limits.of(
+                    view.stock_code, trading.credentials, now.astimezone(KST).date()
+                )
             if not quote.lower_limit <= price <= quote.upper_limit:
                 raise Unprocessable(
                     f"price {price} is outside today's limits", code="price_out_of_limits"
