@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, text
+from tests.integration.platform.conftest import Harness
 
 from quantum.platform.db.engine import create_engine
 from quantum.platform.db.units import InlineUnits, units_for
@@ -95,3 +96,20 @@ async def test_errors_other_than_a_lock_are_raised(db: tuple[InlineUnits, Path])
     with pytest.raises(Exception, match="no such table"):
         await units.write(broken)
     assert units.waited == 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_orders_and_the_usage_log_share_the_loops_writer(harness: Harness) -> None:
+    """On a SQLite file the usage log (flushed every 50 ms here) writes through the
+    platform's units, as the orders do: as a second connection it held the file's lock
+    while order writes slept in SQLite's busy handler."""
+    platform = harness.platform
+    assert isinstance(platform.units, InlineUnits)
+    assert platform.usage._units is platform.units
+    assert platform.orders.store._units is platform.units
+    _, headers = await harness.trader()
+    for _ in range(5):
+        await harness.buy(headers, limit="lowerLimit")
+        await asyncio.sleep(0.06)  # a usage flush between orders
+    assert platform.usage.written >= 5  # a quote, a deposit and the orders at least
+    assert platform.units.waited == 0
