@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from sqlite3 import SQLITE_BUSY, SQLITE_LOCKED
-from typing import Final, Protocol, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy import create_engine as create_sync_engine
@@ -121,8 +121,8 @@ class ThreadUnits:
         with self._engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
-    async def _run(self, call: Callable[[Work[T]], T], work: Work[T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, call, work)
+    async def _run(self, call: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, call, *args)
 
     async def write(self, work: Work[T]) -> T:
         return await self._run(self._write, work)
@@ -135,13 +135,13 @@ class ThreadUnits:
 
     async def checkpoint(self) -> None:
         """Copy the write-ahead log into the database file (PASSIVE: nobody waits)."""
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._checkpoint)
+        await self._run(self._checkpoint)
 
     async def aclose(self) -> None:
         if self._closed:
             return
         self._closed = True
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._engine.dispose)
+        await self._run(self._engine.dispose)
         self._thread.shutdown(wait=True)
 
 
