@@ -3,7 +3,7 @@ key on one host; a new day asks again, and a quote without limits is not kept.""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
 
@@ -13,7 +13,11 @@ from quantum.adapter.broker import Broker, Credentials
 from quantum.adapter.schema import Environment, Quote
 from quantum.platform.trading.limits import DayLimits, PriceLimits
 
-MONDAY, TUESDAY = date(2026, 11, 23), date(2026, 11, 24)
+# 09:30 KST on each day
+MONDAY = datetime(2026, 11, 23, 0, 30, tzinfo=UTC)
+TUESDAY = datetime(2026, 11, 24, 0, 30, tzinfo=UTC)
+LATE_MONDAY_UTC = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
+"""08:30 KST on Tuesday: the KST day decides, not the UTC one."""
 
 
 class QuoteSource:
@@ -53,6 +57,7 @@ async def test_one_quote_per_stock_and_day() -> None:
     assert source.asked == ["005930"]
 
     source.lower, source.upper = 50_000, 92_000  # the next day's base price
+    assert await limits.of("005930", _key("a"), LATE_MONDAY_UTC) == DayLimits(50_000, 92_000)
     assert await limits.of("005930", _key("a"), TUESDAY) == DayLimits(50_000, 92_000)
     assert await limits.of("000660", _key("a"), TUESDAY) == DayLimits(50_000, 92_000)
     assert source.asked == ["005930", "005930", "000660"]

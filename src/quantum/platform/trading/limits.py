@@ -6,9 +6,10 @@ quotes cached for a second, one order in four of a trader waited for a quote."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from quantum.adapter.broker import Broker, Credentials, quote_key
+from quantum.kiwoom.wire import KST
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +23,9 @@ class PriceLimits:
         self._broker = broker
         self._known: dict[tuple[str, str], tuple[date, DayLimits]] = {}
 
-    async def of(self, stock_code: str, credentials: Credentials, day: date) -> DayLimits:
-        """The limits of ``stock_code`` on trading ``day`` (KST)."""
+    async def of(self, stock_code: str, credentials: Credentials, now: datetime) -> DayLimits:
+        """The limits of ``stock_code`` on the trading day (KST) of the market's ``now``."""
+        day = now.astimezone(KST).date()
         key = quote_key(stock_code, credentials)
         known = self._known.get(key)
         if known is not None and known[0] == day:

@@ -20,7 +20,6 @@ from quantum.adapter.broker import (
     OrderOutcomeUnknown,
 )
 from quantum.adapter.schema import CancelRequest, Environment, ModifyRequest, OrderRequest, Side
-from quantum.kiwoom.wire import KST
 from quantum.krx.rules import is_on_tick
 from quantum.krx.sessions import KrxCalendar
 from quantum.platform.bus import Bus, order_topic
@@ -161,7 +160,6 @@ class OrderService:
                 return self._same_request((view, first_digest == digest)), False
         now = self.market_now(trading.credentials.environment)
         check_session(now, self._calendar)
-        market_day = now.astimezone(KST).date()
         account_id = trading.kiwoom_account_id
         credentials = trading.credentials
         data = {
@@ -177,7 +175,7 @@ class OrderService:
         }
         async with self.ledger.lock(account_id):
             with acting_for(user_id, account_id):
-                quote = await self.limits.of(order.stock_code, credentials, market_day)
+                quote = await self.limits.of(order.stock_code, credentials, now)
                 check_limits(intent, quote)
                 if order.side is OrderSide.BUY:
                     deposit, reserved = await self.ledger.deposit(account_id, credentials)
@@ -315,9 +313,7 @@ class OrderService:
                 )
             now = self.market_now(trading.credentials.environment)
             with acting_for(user_id, trading.kiwoom_account_id):
-                quote = await self.limits.of(
-                    view.stock_code, trading.credentials, now.astimezone(KST).date()
-                )
+                quote = await self.limits.of(view.stock_code, trading.credentials, now)
             if not quote.lower_limit <= price <= quote.upper_limit:
                 raise Unprocessable(
                     f"price {price} is outside today's limits", code="price_out_of_limits"
