@@ -183,8 +183,7 @@ async def test_database_failure_keeps_rows_for_the_next_flush(
     finally:
         await recorder.aclose()
         await broken_units.aclose()
-        await broken_units.aclose()
-    await broken.dispose()
+        await broken.dispose()
     rows = await _rows(sessions)
     assert [r.api_id for r in rows][:7] == ["ka10001"] * 7  # order kept
     assert rows[-1].user_id == "LATE"
