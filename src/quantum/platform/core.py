@@ -119,7 +119,7 @@ class Platform:
         if supervise:  # a serving platform, not a CLI maintenance command
             await asyncio.to_thread(krx_sessions.preload)
         sessions = session_factory(engine)
-        units = units_for(engine)
+        units = units_for(engine, change_connections=settings.db_write_pool_size)
         passwords = Passwords(
             time_cost=settings.password_time_cost, memory_cost=settings.password_memory_cost
         )

@@ -35,11 +35,15 @@ class PlatformSettings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), validation_alias=_env("QTP_DATA_DIR"))
     database_url: str | None = Field(default=None, validation_alias=_env("DATABASE_URL"))
     """``postgresql://…`` or ``sqlite:///…``; default: ``<data_dir>/quantum.db``."""
-    db_pool_size: int = Field(default=30, ge=1, validation_alias=_env("QTP_DB_POOL_SIZE"))
+    db_pool_size: int = Field(default=20, ge=1, validation_alias=_env("QTP_DB_POOL_SIZE"))
     db_max_overflow: int = Field(default=0, ge=0, validation_alias=_env("QTP_DB_MAX_OVERFLOW"))
-    """PostgreSQL connections per instance: pool + overflow, times the instances,
-    must stay under the server's ``max_connections`` (100 by default: three instances
-    at 30); requests beyond wait for a connection. No overflow by default: overflow
+    db_write_pool_size: int = Field(
+        default=10, ge=1, validation_alias=_env("QTP_DB_WRITE_POOL_SIZE")
+    )
+    """PostgreSQL connections per instance: pool + overflow + the order writes' own
+    pool (see db/pg_statements.py), times the instances, must stay under the server's
+    ``max_connections`` (100 by default: three instances at 30); requests beyond
+    wait for a connection. No overflow by default: overflow
     connections are closed as soon as they are returned, so a load above the pool
     opened and closed one per write (60 in one bench.orders run, each a new server
     process): 100 traders at 4 orders/s went 187-246 -> 267-280 orders/s with 30 + 0."""

@@ -53,21 +53,26 @@ class Compiled:
             form = self._forms[dialect.name] = _Form(compiled.string, names, processors)
         return form
 
-    def run(self, connection: Connection, params: Mapping[str, Any]) -> int:
-        """Execute in ``connection``'s transaction; the number of rows it changed."""
-        dialect = connection.dialect
+    def bind(self, dialect: Dialect, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL for ``dialect`` and ``params`` as its positional values."""
         form = self._form(dialect)
         values = [
             params[name] if process is None else process(params[name])
             for name, process in zip(form.names, form.processors, strict=True)
         ]
+        return form.sql, values
+
+    def run(self, connection: Connection, params: Mapping[str, Any]) -> int:
+        """Execute in ``connection``'s transaction; the number of rows it changed."""
+        dialect = connection.dialect
+        sql, values = self.bind(dialect, params)
         cursor = connection.connection.cursor()
         try:
-            cursor.execute(form.sql, values)
+            cursor.execute(sql, values)
             return int(cursor.rowcount)
         except dialect.loaded_dbapi.Error as exc:
             raise DBAPIError.instance(
-                form.sql, values, exc, dialect.loaded_dbapi.Error, dialect=dialect
+                sql, values, exc, dialect.loaded_dbapi.Error, dialect=dialect
             ) from exc
         finally:
             cursor.close()

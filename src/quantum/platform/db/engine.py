@@ -37,7 +37,7 @@ def sqlite_pragmas(engine: Engine, *, checkpoints: bool = True) -> None:
 
 
 def create_engine(
-    url: str, *, pool_size: int = 30, max_overflow: int = 0, **options: Any
+    url: str, *, pool_size: int = 20, max_overflow: int = 0, **options: Any
 ) -> AsyncEngine:
     """SQLite gets WAL, foreign keys and a busy timeout (several writers in one
     process); PostgreSQL a modest pool (``pool_size`` + ``max_overflow`` connections)

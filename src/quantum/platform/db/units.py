@@ -1,9 +1,10 @@
 """Units of work: a plain function of a SQLAlchemy ``Connection``, run in one
 transaction (or one read) on whichever engine the platform has.
 
-PostgreSQL: on the async engine (``run_sync``; asyncpg does the I/O); reads and
-single-statement writes in autocommit (no BEGIN/COMMIT round trips; each
-statement sees a fresh snapshot, as it does in a READ COMMITTED transaction).
+PostgreSQL: on the async engine (``run_sync``; asyncpg does the I/O); reads in
+autocommit (no BEGIN/COMMIT round trips; each statement sees a fresh snapshot, as
+it does in a READ COMMITTED transaction); an atomic :class:`Change` as its one
+statement on asyncpg's own pool (see pg_statements.py).
 
 SQLite file: on the event loop's own thread, synchronously. A unit is a few
 statements on a local file (about 0.3 ms of CPU, no fsync: WAL with
@@ -23,8 +24,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from sqlite3 import SQLITE_BUSY, SQLITE_LOCKED
 from typing import Any, Final, Protocol, TypeVar
 
@@ -34,7 +36,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import StaticPool
 
+from quantum.platform.db.compiled import Compiled
 from quantum.platform.db.engine import SQLITE_CONNECT_ARGS, sqlite_pragmas
+from quantum.platform.db.pg_statements import StatementPool
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +49,30 @@ CHECKPOINT_SECONDS: Final = 1.0
 """How often, at most, the inline connection's writes are checkpointed."""
 
 
+CHANGE_CONNECTIONS: Final = 10
+"""PostgreSQL connections for :meth:`Units.atomic` (beside the engine's pool)."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One atomic change in the two forms a database may run it: ``statement`` with
+    ``params`` makes all of it in one statement (PostgreSQL's data-modifying CTEs);
+    ``steps`` makes it with plain statements in the caller's transaction. Both
+    return the number of rows that decide whether it applied."""
+
+    statement: Compiled
+    params: Mapping[str, Any]
+    steps: Work[int]
+
+
 class Units(Protocol):
     async def write(self, work: Work[T]) -> T:
         """``work`` in a transaction, committed when it returns."""
         ...
 
-    async def atomic(self, work: Work[T]) -> T:
-        """``work`` that is atomic by itself on PostgreSQL (one statement there):
-        run without a transaction around it where the database allows."""
+    async def atomic(self, change: Change) -> int:
+        """``change``, as one statement where the database can (PostgreSQL), else
+        its steps in a transaction; the rows it changed."""
         ...
 
     async def read(self, work: Work[T]) -> T:
@@ -67,13 +87,16 @@ class Units(Protocol):
 
 
 class AsyncUnits:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """``change_connections``: on PostgreSQL, the most connections :meth:`atomic`
+    opens, beside the engine's pool."""
+
+    def __init__(self, engine: AsyncEngine, change_connections: int = CHANGE_CONNECTIONS) -> None:
         self._engine = engine
         autocommit = engine.dialect.name == "postgresql"
         self._statements = (
             engine.execution_options(isolation_level="AUTOCOMMIT") if autocommit else engine
         )
-        self._autocommit = autocommit
+        self._changes = StatementPool(engine, change_connections) if autocommit else None
         self._writer: contextlib.AbstractAsyncContextManager[object] = (
             asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         )
@@ -83,11 +106,10 @@ class AsyncUnits:
         async with self._writer, self._engine.begin() as connection:
             return await connection.run_sync(work)
 
-    async def atomic(self, work: Work[T]) -> T:
-        if not self._autocommit:
-            return await self.write(work)
-        async with self._statements.connect() as connection:
-            return await connection.run_sync(work)
+    async def atomic(self, change: Change) -> int:
+        if self._changes is None:
+            return await self.write(change.steps)
+        return await self._changes.execute(change.statement, change.params)
 
     async def read(self, work: Work[T]) -> T:
         async with self._statements.connect() as connection:
@@ -97,7 +119,9 @@ class AsyncUnits:
         return await self.read(work)
 
     async def aclose(self) -> None:
-        """The engine is its owner's."""
+        """The engine is its owner's; the change connections are these units'."""
+        if self._changes is not None:
+            await self._changes.aclose()
 
 
 class ThreadUnits:
@@ -130,8 +154,8 @@ class ThreadUnits:
     async def read(self, work: Work[T]) -> T:
         return await self._run(self._read, work)
 
-    async def atomic(self, work: Work[T]) -> T:
-        return await self.write(work)
+    async def atomic(self, change: Change) -> int:
+        return await self.write(change.steps)
 
     async def checkpoint(self) -> None:
         """Copy the write-ahead log into the database file (PASSIVE: nobody waits)."""
@@ -185,8 +209,8 @@ class InlineUnits:
         self._after_write()
         return result
 
-    async def atomic(self, work: Work[T]) -> T:
-        return await self.write(work)
+    async def atomic(self, change: Change) -> int:
+        return await self.write(change.steps)
 
     async def read(self, work: Work[T]) -> T:
         connection = self._connection()
@@ -227,12 +251,13 @@ class InlineUnits:
         await self._waiting.aclose()
 
 
-def units_for(engine: AsyncEngine) -> Units:
+def units_for(engine: AsyncEngine, *, change_connections: int = CHANGE_CONNECTIONS) -> Units:
     """Inline units for a SQLite file, async ones otherwise (an in-memory SQLite
-    database exists only in its own connections)."""
+    database exists only in its own connections); ``change_connections``: see
+    :class:`AsyncUnits`."""
     url = engine.url
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return AsyncUnits(engine)
+        return AsyncUnits(engine, change_connections)
     url = url.set(drivername="sqlite")
     # one connection, used by the loop's thread only; it never waits for a lock
     inline = create_sync_engine(url, connect_args={"timeout": 0}, poolclass=StaticPool)

@@ -1,10 +1,10 @@
 """The order tables in SQL: row <-> event and view mapping, the statements the
 store runs (built once), and its two writes as units of work.
 
-Each write is one atomic change. On PostgreSQL it is one statement (the inserts
+Each write is one atomic :class:`Change`: for PostgreSQL one statement (the inserts
 and the optimistic update joined by data-modifying CTEs), which commits by itself
-without BEGIN/COMMIT round trips; elsewhere it is the plain statements in the
-caller's transaction. Either way compiled once and run on the driver's cursor."""
+without BEGIN/COMMIT round trips; elsewhere the plain statements in a
+transaction. Either way compiled once and run as the driver's own call."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from quantum.platform.db.compiled import Compiled
 from quantum.platform.db.models import IdempotencyKey, OrderEventRow, OrderViewRow
+from quantum.platform.db.units import Change
 from quantum.platform.trading.projection import OrderEvent, OrderView
 from quantum.platform.trading.states import EventType, OrderState
 
@@ -30,10 +31,6 @@ KEY_COLUMNS = ("user_id", "idempotency_key", "order_id", "request_hash", "create
 EVENTS = cast(Table, OrderEventRow.__table__)
 VIEWS = cast(Table, OrderViewRow.__table__)
 KEYS = cast(Table, IdempotencyKey.__table__)
-
-
-class Stale(Exception):
-    """The view row moved on since it was read."""
 
 
 def view_of(row: RowMapping) -> OrderView:
@@ -145,45 +142,35 @@ _PG_APPEND = Compiled(
 """The event is inserted only if the view row had the expected version."""
 
 
-def _on_postgresql(connection: Connection) -> bool:
-    return connection.dialect.name == "postgresql"
-
-
 def insert_order(
-    key: Mapping[str, Any] | None,
-    event: Mapping[str, Any],
-    view: Mapping[str, Any],
-    connection: Connection,
-) -> None:
+    key: Mapping[str, Any] | None, event: Mapping[str, Any], view: Mapping[str, Any]
+) -> Change:
     """A new order: its first event, its view and (optional) its idempotency key
     row. A used key raises IntegrityError and leaves nothing."""
-    if _on_postgresql(connection):
-        params = {**_prefixed("e_", event), **_prefixed("v_", view)}
-        if key is None:
-            _PG_CREATE.run(connection, params)
-        else:
-            _PG_CREATE_KEYED.run(connection, {**params, **_prefixed("k_", key)})
-        return
+    params = {**_prefixed("e_", event), **_prefixed("v_", view)}
     if key is not None:
-        _INSERT_KEY.run(connection, key)
-    _INSERT_EVENT.run(connection, event)
-    _INSERT_VIEW.run(connection, view)
+        params.update(_prefixed("k_", key))
+
+    def steps(connection: Connection) -> int:
+        if key is not None:
+            _INSERT_KEY.run(connection, key)
+        _INSERT_EVENT.run(connection, event)
+        return _INSERT_VIEW.run(connection, view)
+
+    return Change(_PG_CREATE if key is None else _PG_CREATE_KEYED, params, steps)
 
 
 def replace_view(
-    view: Mapping[str, Any],
-    expected_version: int,
-    event: Mapping[str, Any],
-    connection: Connection,
-) -> None:
-    """The next event and the view it yields; :class:`Stale` (and nothing written)
-    when the stored view is no longer ``expected_version``."""
+    view: Mapping[str, Any], expected_version: int, event: Mapping[str, Any]
+) -> Change:
+    """The next event and the view it yields, only while the stored view is still
+    ``expected_version``: the change's row count is 0 (nothing written) otherwise."""
     expected = {"expected_order_id": view["order_id"], "expected_version": expected_version}
-    if _on_postgresql(connection):
-        params = {**_prefixed("e_", event), **_prefixed("v_", view), **expected}
-        if _PG_APPEND.run(connection, params) != 1:
-            raise Stale
-        return
-    if _UPDATE_VIEW.run(connection, {**view, **expected}) != 1:
-        raise Stale
-    _INSERT_EVENT.run(connection, event)
+    params = {**_prefixed("e_", event), **_prefixed("v_", view), **expected}
+
+    def steps(connection: Connection) -> int:
+        if _UPDATE_VIEW.run(connection, {**view, **expected}) != 1:
+            return 0
+        return _INSERT_EVENT.run(connection, event)
+
+    return Change(_PG_APPEND, params, steps)

@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, select
@@ -30,7 +29,6 @@ from quantum.platform.trading.order_rows import (
     KEY,
     VIEW_BY_ID,
     VIEWS,
-    Stale,
     event_columns,
     event_of,
     insert_order,
@@ -109,9 +107,9 @@ class OrderStore:
         event = OrderEvent(order_id, 1, EventType.SUBMITTED, now, dict(data))
         view = apply(None, event)
         key_row = key_columns(idempotency, order_id, now) if idempotency is not None else None
-        unit = partial(insert_order, key_row, event_columns(event), view_columns(view))
+        change = insert_order(key_row, event_columns(event), view_columns(view))
         try:
-            await self._units.atomic(unit)
+            await self._units.atomic(change)
         except IntegrityError:
             if idempotency is None:
                 raise
@@ -154,11 +152,10 @@ class OrderStore:
                 dedupe_key,
             )
             view = apply(current, event)
-            unit = partial(replace_view, view_columns(view), current.version, event_columns(event))
+            change = replace_view(view_columns(view), current.version, event_columns(event))
             try:
-                await self._units.atomic(unit)
-                return view
-            except Stale:
+                if await self._units.atomic(change) == 1:
+                    return view
                 current = None  # another writer was first: read again
             except IntegrityError as exc:
                 if dedupe_key is not None and (
