@@ -16,7 +16,7 @@ from tests.integration.platform.databases import pg_admin, postgres_database
 from quantum.platform.db.engine import create_engine
 from quantum.platform.db.migrate import upgrade
 from quantum.platform.db.units import units_for
-from quantum.platform.trading.order_rows import event_columns, replace_view, view_columns
+from quantum.platform.trading.order_rows import event_columns, replace_view
 from quantum.platform.trading.projection import OrderEvent, apply
 from quantum.platform.trading.states import EventType, OrderState
 from quantum.platform.trading.store import DuplicateKey, OrderStore
@@ -68,9 +68,7 @@ async def test_a_stale_write_leaves_nothing_and_the_store_applies_it_again(
 
     # the change itself: the view moved on, so neither the view nor the event is written
     rejected = OrderEvent(created.order_id, 2, EventType.REJECTED, datetime.now(UTC), {})
-    change = replace_view(
-        view_columns(apply(created, rejected)), created.version, event_columns(rejected)
-    )
+    change = replace_view(created, apply(created, rejected), event_columns(rejected))
     assert await store._units.atomic(change) == 0  # the change the store makes
     assert [e.seq for e in await store.events(created.order_id)] == [1, 2]
     assert (await store.get(created.order_id)) == first

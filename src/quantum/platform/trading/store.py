@@ -152,7 +152,7 @@ class OrderStore:
                 dedupe_key,
             )
             view = apply(current, event)
-            change = replace_view(view_columns(view), current.version, event_columns(event))
+            change = replace_view(current, view, event_columns(event))
             try:
                 if await self._units.atomic(change) == 1:
                     return view
