@@ -4,6 +4,7 @@ created by the migrations (``kiwoom_account_view``, ``kiwoom_api_usage_log_view`
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -16,7 +17,9 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TextClause,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -142,20 +145,34 @@ class ApiUsage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
 
 
+DEDUPE_SET = text("dedupe_key IS NOT NULL")
+NUMBERED = text("broker_order_no IS NOT NULL")
+
+
+def _partial(where: TextClause) -> dict[str, Any]:
+    """An index over the rows ``where`` holds (each entry is a page an SQLite commit
+    writes): on both databases."""
+    return {"sqlite_where": where, "postgresql_where": where}
+
+
 class OrderEventRow(Base):
     """The truth about orders: append-only, one row per event, ``seq`` per order."""
 
     __tablename__ = "order_events"
-    __table_args__ = (UniqueConstraint("order_id", "seq", name="uq_order_events_order_seq"),)
+    __table_args__ = (
+        UniqueConstraint("order_id", "seq", name="uq_order_events_order_seq"),
+        Index("uq_order_events_dedupe_key", "dedupe_key", unique=True, **_partial(DEDUPE_SET)),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    order_id: Mapped[str] = mapped_column(String(32), index=True)
+    order_id: Mapped[str] = mapped_column(String(32))
     seq: Mapped[int] = mapped_column(Integer)
     event_type: Mapped[str] = mapped_column(String(32))
     data: Mapped[str] = mapped_column(Text)
     """JSON."""
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    dedupe_key: Mapped[str | None] = mapped_column(String(128), nullable=True, unique=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    """Set on broker reports (a fill's key): the same report is recorded once."""
 
 
 class OrderViewRow(Base):
@@ -164,7 +181,12 @@ class OrderViewRow(Base):
     __tablename__ = "order_view"
     __table_args__ = (
         Index("ix_order_view_user_created", "user_id", "created_at"),
-        Index("ix_order_view_broker_no", "kiwoom_account_id", "broker_order_no"),
+        Index(
+            "ix_order_view_broker_no",
+            "kiwoom_account_id",
+            "broker_order_no",
+            **_partial(NUMBERED),
+        ),
     )
 
     order_id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -254,6 +254,8 @@ class OrderStore:
             .join(VIEWS, VIEWS.c.order_id == EVENTS.c.order_id)
             .where(
                 VIEWS.c.kiwoom_account_id == account_id,
+                # only a numbered order fills; and ix_order_view_broker_no holds those
+                VIEWS.c.broker_order_no.is_not(None),
                 EVENTS.c.event_type.in_([EventType.FILLED.value, EventType.PARTIALLY_FILLED.value]),
             )
             .order_by(EVENTS.c.occurred_at, EVENTS.c.id)
