@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench._harness import platform_process, report, simulator_process
 from quantum.kiwoom.client import KiwoomClient
@@ -224,6 +225,34 @@ async def direct_orders(
     return [ms for seen in results for ms in seen], wall
 
 
+async def kiwoom_calls(session: aiohttp.ClientSession) -> float:
+    """The platform's Kiwoom calls so far (``qtp_kiwoom_calls`` on its /metrics)."""
+    async with session.get("/metrics") as answer:
+        text = await answer.text()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "qtp_kiwoom_calls"
+        for sample in family.samples
+        if sample.name == "qtp_kiwoom_calls_total"
+    )
+
+
+async def settled(session: aiohttp.ClientSession, quiet: float = 0.5, most: float = 15.0) -> None:
+    """Wait until the platform has made no Kiwoom call for ``quiet`` seconds (at most
+    ``most``): each account's first working order starts its order stream with a
+    snapshot (open orders and fills: two calls within the key's 5/s), and the
+    measured orders should not queue behind the warm-up's."""
+    deadline = time.perf_counter() + most
+    seen = await kiwoom_calls(session)
+    while time.perf_counter() < deadline:
+        await asyncio.sleep(quiet)
+        now = await kiwoom_calls(session)
+        if now == seen:
+            return
+        seen = now
+
+
 class Pacer:
     """One order every ``INTERVAL`` per user (a random phase each, so users do not
     send in lock-step); a slow answer delays only that user's next order."""
@@ -252,6 +281,7 @@ async def measure(base: str, sim_url: str, users: int, each: int, suffix: str) -
         keys = [(key, order) for (_, key), order in zip(traders, orders, strict=True)]
         # warm-up: one order per trader (token, ledger, order stream), not measured
         await platform_orders(session, placing, 1)
+        await settled(session)
         latencies, wall, failures = await platform_orders(session, placing, each)
     # a new session: the load's pooled connections may have been closed as idle by now
     async with aiohttp.ClientSession(base, timeout=timeout) as session:
