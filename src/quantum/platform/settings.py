@@ -27,7 +27,13 @@ def _env(name: str) -> AliasChoices:
 
 class PlatformSettings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        # populate_by_name makes pydantic-settings read a field by its own name too:
+        # QTP_<FIELD> then, not a bare MODE or DATA_DIR that another program set
+        env_prefix="QTP_",
     )
 
     mode: RunMode = Field(default=RunMode.DEVELOPMENT, validation_alias=_env("QTP_MODE"))
