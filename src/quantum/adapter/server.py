@@ -20,6 +20,7 @@ from quantum.kiwoom.client import KiwoomClient
 from quantum.kiwoom.settings import KiwoomSettings
 from quantum.kiwoom.shared_ratelimit import RedisOutboundLimiter
 from quantum.metrics import chain_observers
+from quantum.serving import KEEP_ALIVE_SECONDS
 
 UVICORN_WS_OPTIONS: dict[str, Any] = {"ws": "websockets-sansio", "ws_per_message_deflate": False}
 """WebSocket options of the adapter's uvicorn, chosen by ``bench.fanout`` (see
@@ -28,9 +29,6 @@ frame cost about a third of the adapter's CPU for a few hundred bytes of JSON.
 ``websockets-sansio`` without deflate is also what lets ``WS /ws/realtime`` write
 its frames straight to the transport (:mod:`quantum.adapter.realtime.router`);
 other backends work through ASGI ``send`` at several times the CPU per frame."""
-KEEP_ALIVE_SECONDS = 75
-"""Idle keep-alive: longer than clients keep idle connections (httpx: 5 s), so the
-server never closes one a client is just reusing ("disconnected without a response")."""
 
 
 def build_app(

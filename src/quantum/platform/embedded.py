@@ -14,6 +14,7 @@ import httpx
 import uvicorn
 
 from quantum.platform.settings import PlatformSettings
+from quantum.serving import KEEP_ALIVE_SECONDS
 from quantum.simulator.app import create_app
 from quantum.simulator.config import SimulatorConfig, load_config
 
@@ -58,6 +59,7 @@ class EmbeddedSimulator:
                 log_level="warning",
                 ws="websockets-sansio",
                 access_log=False,
+                timeout_keep_alive=KEEP_ALIVE_SECONDS,
                 timeout_graceful_shutdown=3,
             )
         )

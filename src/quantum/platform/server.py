@@ -8,11 +8,11 @@ from collections.abc import Callable
 import uvicorn
 
 from quantum import eventloop
-from quantum.adapter.server import KEEP_ALIVE_SECONDS
 from quantum.platform.app import create_platform_app
 from quantum.platform.core import Platform
 from quantum.platform.demo import ensure_demo
 from quantum.platform.settings import PlatformSettings
+from quantum.serving import KEEP_ALIVE_SECONDS
 
 log = logging.getLogger(__name__)
 

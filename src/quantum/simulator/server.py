@@ -7,6 +7,7 @@ import logging
 import uvicorn
 
 from quantum.eventloop import settle_heap
+from quantum.serving import KEEP_ALIVE_SECONDS
 from quantum.simulator.app import create_app
 from quantum.simulator.config import SimulatorConfig
 
@@ -25,5 +26,6 @@ def serve(config: SimulatorConfig) -> None:
         ws="websockets-sansio",
         access_log=False,
         log_level="info",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=5,
     )
