@@ -18,7 +18,7 @@ from quantum.adapter.metrics import AdapterMetrics, install_metrics
 from quantum.adapter.service import InProcessBroker
 from quantum.kiwoom.client import KiwoomClient
 from quantum.kiwoom.settings import KiwoomSettings
-from quantum.kiwoom.shared_ratelimit import RedisOutboundLimiter
+from quantum.kiwoom.shared_ratelimit import RedisOutboundLimiter, keys_prefix
 from quantum.metrics import chain_observers
 from quantum.serving import KEEP_ALIVE_SECONDS
 
@@ -45,7 +45,7 @@ def build_app(
         limiter = None
         if shared is not None:
             limiter = RedisOutboundLimiter.from_settings(
-                key_settings, redis=shared, prefix=f"{redis_prefix}ratelimit:"
+                key_settings, redis=shared, prefix=keys_prefix(redis_prefix)
             )
         return KiwoomClient.from_settings(key_settings, observer=observer, limiter=limiter)
 

@@ -66,6 +66,12 @@ return {0, 0}
 _REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 
 
+def keys_prefix(deployment_prefix: str) -> str:
+    """Where a deployment's limits live in Redis: every process that calls Kiwoom
+    with a key (platforms, adapters) must count under the same names."""
+    return f"{deployment_prefix}ratelimit:"
+
+
 class RedisOutboundLimiter(OutboundLimiter):
     """An :class:`OutboundLimiter` whose budgets are shared through Redis.
 
@@ -80,7 +86,7 @@ class RedisOutboundLimiter(OutboundLimiter):
         limits: Iterable[RateLimit] = (),
         *,
         redis: Redis,
-        prefix: str = "qtp:ratelimit:",
+        prefix: str = keys_prefix("qtp:"),
         environment: KiwoomEnvironment | None = None,
         margin_seconds: float = 0.0,
         enabled: bool = True,
@@ -112,7 +118,7 @@ class RedisOutboundLimiter(OutboundLimiter):
         settings: KiwoomSettings,
         *,
         redis: Redis,
-        prefix: str = "qtp:ratelimit:",
+        prefix: str = keys_prefix("qtp:"),
         on_acquire: OnAcquire | None = None,
     ) -> RedisOutboundLimiter:
         return cls(**options_from(settings), redis=redis, prefix=prefix, on_acquire=on_acquire)

@@ -14,7 +14,7 @@ from redis.exceptions import LockError, RedisError
 
 from quantum.kiwoom.ratelimit import OutboundLimiter
 from quantum.kiwoom.settings import KiwoomSettings
-from quantum.kiwoom.shared_ratelimit import RedisOutboundLimiter
+from quantum.kiwoom.shared_ratelimit import RedisOutboundLimiter, keys_prefix
 from quantum.platform.bus import Bus, InProcessBus
 from quantum.platform.cluster.leases import Lease, RedisLease, SoleLease
 from quantum.platform.cluster.redis_bus import RedisBus
@@ -56,7 +56,7 @@ class Cluster:
         if self.redis is None:
             return OutboundLimiter.from_settings(settings)
         return RedisOutboundLimiter.from_settings(
-            settings, redis=self.redis, prefix=f"{self.prefix}ratelimit:"
+            settings, redis=self.redis, prefix=keys_prefix(self.prefix)
         )
 
     @asynccontextmanager
