@@ -7,8 +7,10 @@ account and app key, placing limit BUYs at the lower limit (they rest) of one of
 one every 250 ms per user: under Kiwoom's 5 orders/s per app key, which the
 platform's client enforces, so latency is the platform's and not the limiter's. Once on SQLite, once on a
 throw-away PostgreSQL database (skipped with a note when 127.0.0.1:5432 is not
-reachable). Baseline: the same number of direct ``KiwoomClient.buy`` calls with
-the same keys against the same simulator.
+reachable). Each trader's first order is a warm-up (token, ledger, order stream),
+and the measuring starts once the platform has stopped calling Kiwoom for it (each
+order stream opens with a snapshot). Baseline: the same number of direct
+``KiwoomClient.buy`` calls with the same keys against the same simulator.
 
     python -m bench.orders [--quick]
 """

@@ -26,8 +26,7 @@ ERRORS: Final[tuple[tuple[type[BaseException], type[exc.DBAPIError]], ...]] = (
     (asyncpg.exceptions.DataError, exc.DataError),
     (asyncpg.PostgresConnectionError, exc.OperationalError),
     (asyncpg.InterfaceError, exc.OperationalError),
-    (OSError, exc.OperationalError),
-    (TimeoutError, exc.OperationalError),
+    (OSError, exc.OperationalError),  # TimeoutError and ConnectionError among them
     (asyncpg.PostgresError, exc.DatabaseError),
 )
 """asyncpg's exceptions as SQLAlchemy raises them (first match wins)."""

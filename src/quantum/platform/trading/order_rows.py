@@ -132,8 +132,9 @@ _PG_CREATE_KEYED = Compiled(
 def _view_updates(names: tuple[str, ...]) -> tuple[Compiled, Compiled]:
     """The view update that sets ``names`` only: (portable, PostgreSQL's with the
     event). SQLite rewrites every index on a column an UPDATE sets, changed or not:
-    setting all 21 columns rewrote five indexes per event, the primary key's
-    among them. A handful of column sets occur (one per kind of event)."""
+    setting every column rewrote all four of the view's indexes per event, the
+    primary key's among them. A handful of column sets occur (about one per kind
+    of event)."""
     portable = Compiled(update(VIEWS).where(*_WHERE_VERSION), names)
     replaced = (
         update(VIEWS)
