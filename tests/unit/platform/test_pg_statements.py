@@ -3,11 +3,15 @@ whichever path ran their statement."""
 
 from __future__ import annotations
 
+import socket
+
 import asyncpg
 import pytest
-from sqlalchemy import exc
+from sqlalchemy import column, exc, insert, table
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from quantum.platform.db.pg_statements import rows_changed, translated
+from quantum.platform.db.compiled import Compiled
+from quantum.platform.db.pg_statements import StatementPool, rows_changed, translated
 
 
 @pytest.mark.parametrize(
@@ -42,3 +46,21 @@ def test_errors_are_sqlalchemys_with_the_drivers_as_orig(
 def test_other_errors_are_left_as_they_are() -> None:
     error = ValueError("not a database error")
     assert translated(error, "SELECT 1", []) is error
+
+
+async def test_a_database_that_is_down_is_an_operational_error() -> None:
+    """Nothing listens on the port: the write fails as SQLAlchemy's would, and the
+    pool is opened again by the next one."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    engine = create_async_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/none")
+    pool = StatementPool(engine, 2)
+    statement = Compiled(insert(table("t", column("a"))), ["a"])
+    try:
+        for _ in range(2):
+            with pytest.raises(exc.OperationalError):
+                await pool.execute(statement, {"a": 1})
+    finally:
+        await pool.aclose()
+        await engine.dispose()

@@ -70,8 +70,8 @@ class StatementPool:
     async def execute(self, statement: Compiled, params: Mapping[str, Any]) -> int:
         """Run ``statement`` (it commits by itself); the number of rows it changed."""
         sql, values = statement.bind(self._dialect, params)
-        pool = self._pool or await self._opened()
         try:
+            pool = self._pool or await self._opened()  # a database that is down: retried next time
             status = await pool.execute(sql, *values)
         except Exception as error:
             raise translated(error, sql, values) from error
