@@ -55,14 +55,21 @@ CHANGE_CONNECTIONS: Final = 10
 
 @dataclass(frozen=True)
 class Change:
-    """One atomic change in the two forms a database may run it: ``statement`` with
-    ``params`` makes all of it in one statement (PostgreSQL's data-modifying CTEs);
-    ``steps`` makes it with plain statements in the caller's transaction. Both
-    return the number of rows that decide whether it applied."""
+    """One atomic change in the two forms a database may run it: ``statement`` makes
+    all of it in one statement (PostgreSQL's data-modifying CTEs), its parameters
+    being each of ``parts``' values under their prefix; ``steps`` makes it with plain
+    statements in the caller's transaction. Both return the number of rows that
+    decide whether it applied."""
 
     statement: Compiled
-    params: Mapping[str, Any]
+    parts: tuple[tuple[str, Mapping[str, Any]], ...]
     steps: Work[int]
+
+    def params(self) -> dict[str, Any]:
+        """The statement's parameters (built only where the statement runs)."""
+        return {
+            prefix + name: value for prefix, values in self.parts for name, value in values.items()
+        }
 
 
 class Units(Protocol):
@@ -109,7 +116,7 @@ class AsyncUnits:
     async def atomic(self, change: Change) -> int:
         if self._changes is None:
             return await self.write(change.steps)
-        return await self._changes.execute(change.statement, change.params)
+        return await self._changes.execute(change.statement, change.params())
 
     async def read(self, work: Work[T]) -> T:
         async with self._statements.connect() as connection:
@@ -153,9 +160,6 @@ class ThreadUnits:
 
     async def read(self, work: Work[T]) -> T:
         return await self._run(self._read, work)
-
-    async def atomic(self, change: Change) -> int:
-        return await self.write(change.steps)
 
     async def checkpoint(self) -> None:
         """Copy the write-ahead log into the database file (PASSIVE: nobody waits)."""

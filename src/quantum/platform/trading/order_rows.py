@@ -116,10 +116,6 @@ def _values(table: Table, names: tuple[str, ...], prefix: str) -> dict[str, Any]
     return {name: bindparam(prefix + name, type_=table.c[name].type) for name in names}
 
 
-def _prefixed(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
-    return {prefix + name: value for name, value in values.items()}
-
-
 _NEW_EVENT = insert(EVENTS).values(_values(EVENTS, EVENT_COLUMNS, "e_")).cte("new_event")
 _CREATE = insert(VIEWS).values(_values(VIEWS, VIEW_FIELDS, "v_")).add_cte(_NEW_EVENT)
 _PG_CREATE = Compiled(_CREATE)
@@ -156,9 +152,10 @@ def insert_order(
 ) -> Change:
     """A new order: its first event, its view and (optional) its idempotency key
     row. A used key raises IntegrityError and leaves nothing."""
-    params = {**_prefixed("e_", event), **_prefixed("v_", view)}
+    statement = _PG_CREATE if key is None else _PG_CREATE_KEYED
+    parts: tuple[tuple[str, Mapping[str, Any]], ...] = (("e_", event), ("v_", view))
     if key is not None:
-        params.update(_prefixed("k_", key))
+        parts = (*parts, ("k_", key))
 
     def steps(connection: Connection) -> int:
         if key is not None:
@@ -166,7 +163,7 @@ def insert_order(
         _INSERT_EVENT.run(connection, event)
         return _INSERT_VIEW.run(connection, view)
 
-    return Change(_PG_CREATE if key is None else _PG_CREATE_KEYED, params, steps)
+    return Change(statement, parts, steps)
 
 
 def replace_view(before: OrderView, after: OrderView, event: Mapping[str, Any]) -> Change:
@@ -178,11 +175,11 @@ def replace_view(before: OrderView, after: OrderView, event: Mapping[str, Any]) 
     changed = {name: columns[name] for name in names}
     expected = {"expected_order_id": before.order_id, "expected_version": before.version}
     portable, one_statement = _view_updates(names)
-    params = {**_prefixed("e_", event), **_prefixed("v_", changed), **expected}
+    parts = (("e_", event), ("v_", changed), ("", expected))
 
     def steps(connection: Connection) -> int:
         if portable.run(connection, {**changed, **expected}) != 1:
             return 0
         return _INSERT_EVENT.run(connection, event)
 
-    return Change(one_statement, params, steps)
+    return Change(one_statement, parts, steps)

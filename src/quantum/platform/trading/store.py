@@ -87,8 +87,9 @@ class OrderQuery:
 
 class OrderStore:
     """Each method is a unit of work (a function of one connection) run by
-    :mod:`quantum.platform.db.units`: on the loop's thread on a SQLite file, on the
-    async engine on PostgreSQL. Reads of many rows are scans (off the loop)."""
+    :mod:`quantum.platform.db.units`: on the loop's thread on a SQLite file; on
+    PostgreSQL reads on the async engine and the two writes on asyncpg's pool. Reads
+    of many rows are scans (off the loop)."""
 
     def __init__(self, units: Units, *, clock: Callable[[], datetime] = _utc_now) -> None:
         self._units = units
