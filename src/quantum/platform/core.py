@@ -254,6 +254,7 @@ class Platform:
         the database and the simulator."""
         try:
             await self.supervisor.aclose()
+            await self.orders.ledger.aclose()
             await self.invalidations.aclose()
             await self.bus.aclose()
             await self.broker.close()
