@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import create_async_engine
+from tests.integration.platform.databases import postgres_database
 
 from quantum.platform.db.compiled import Compiled
+from quantum.platform.db.pg_statements import StatementPool
 from quantum.platform.db.types import UtcDateTime
 
 METADATA = MetaData()
@@ -43,3 +47,35 @@ def test_values_go_through_the_column_types_and_errors_are_sqlalchemys(tmp_path:
     with engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM rows").scalar() == 2
     engine.dispose()
+
+
+def test_postgresql_writes_hand_their_connection_back_whatever_the_outcome() -> None:
+    """A pool of one connection: twelve writes at once, every other one refused,
+    all finish (a connection kept by a failed write would stall the rest), and
+    closing waits for the last hand-back."""
+    with postgres_database() as url:
+        asyncio.run(_writes_through_one_connection(url))
+
+
+async def _writes_through_one_connection(url: str) -> None:
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(METADATA.create_all)
+    pool = StatementPool(engine, 1)
+    fast = Compiled(insert(ROWS), ("name", "at"))
+    now = datetime.now(UTC)
+
+    async def write(index: int) -> int | str:
+        try:
+            return await pool.execute(fast, {"name": f"row-{index // 2}", "at": now})
+        except IntegrityError:
+            return "refused"
+
+    try:
+        outcomes = await asyncio.wait_for(asyncio.gather(*(write(i) for i in range(12))), 10)
+    finally:
+        await pool.aclose()
+    assert sorted(outcomes, key=str) == [1] * 6 + ["refused"] * 6
+    async with engine.connect() as connection:
+        assert (await connection.exec_driver_sql("SELECT count(*) FROM rows")).scalar() == 6
+    await engine.dispose()

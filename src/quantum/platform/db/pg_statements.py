@@ -12,6 +12,7 @@ which path ran it."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -20,6 +21,8 @@ from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from quantum.platform.db.compiled import Compiled
+
+log = logging.getLogger(__name__)
 
 ERRORS: Final[tuple[tuple[type[BaseException], type[exc.DBAPIError]], ...]] = (
     (asyncpg.IntegrityConstraintViolationError, exc.IntegrityError),
@@ -58,6 +61,7 @@ class StatementPool:
         self._size = size
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
+        self._releasing: set[asyncio.Task[None]] = set()
 
     async def _opened(self) -> asyncpg.Pool:
         async with self._opening:
@@ -72,12 +76,31 @@ class StatementPool:
         sql, values = statement.bind(self._dialect, params)
         try:
             pool = self._pool or await self._opened()  # a database that is down: retried next time
-            status = await pool.execute(sql, *values)
+            connection = await pool.acquire()
+            try:
+                status = await connection.execute(sql, *values)
+            finally:
+                self._release_soon(pool, connection)
         except Exception as error:
             raise translated(error, sql, values) from error
         return rows_changed(status)
 
+    def _release_soon(self, pool: asyncpg.Pool, connection: asyncpg.Connection) -> None:
+        """Hands ``connection`` back in a task of its own: asyncpg releases through a
+        shielded task anyway, and the write's caller need not wait a turn of the loop
+        (under load, 0.2-0.5 ms of each write) for it."""
+        task = asyncio.create_task(pool.release(connection))
+        self._releasing.add(task)
+        task.add_done_callback(self._released)
+
+    def _released(self, task: asyncio.Task[None]) -> None:
+        self._releasing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # asyncpg has terminated the connection; the pool opens another one
+            log.info("a PostgreSQL connection was dropped on release: %r", task.exception())
+
     async def aclose(self) -> None:
+        await asyncio.gather(*self._releasing, return_exceptions=True)
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
