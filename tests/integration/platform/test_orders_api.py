@@ -84,6 +84,34 @@ async def test_modify_price_and_quantity(harness: Harness) -> None:
     assert final["state"] == "ACCEPTED" and final["remainingQuantity"] == 4
 
 
+async def test_bad_modifications_reach_no_broker_and_change_nothing(harness: Harness) -> None:
+    """The same checks as a new order's, with the same error bodies."""
+    _user, headers = await harness.trader()
+    q = await quote(harness, headers)
+    order = await place(harness, headers, price=q["lowerLimit"])
+    url = f"/api/v1/orders/{order['orderId']}"
+    sent_before = sum(harness.sim.sim.requests[a] for a in ("kt10002", "kt10003"))
+    cases = [
+        ({"price": q["lowerLimit"] + 1}, "invalid_tick", {"field": "price"}),
+        (
+            {"price": q["upperLimit"] + 1_000},
+            "price_out_of_limits",
+            {"field": "price", "lowerLimit": q["lowerLimit"], "upperLimit": q["upperLimit"]},
+        ),
+        ({"quantity": 10}, "invalid_quantity", {}),
+        ({"price": q["price"], "quantity": 1}, "invalid_modify", {}),
+    ]
+    for body, code, details in cases:
+        answer = await harness.client.patch(url, json=body, headers=headers)
+        assert answer.status_code == 422, (body, answer.text)
+        error = answer.json()["error"]
+        assert error["code"] == code and details.items() <= (error["details"] or {}).items(), error
+    assert sum(harness.sim.sim.requests[a] for a in ("kt10002", "kt10003")) == sent_before
+    detail = (await harness.client.get(url, headers=headers)).json()
+    assert [e["type"] for e in detail["events"]] == ["SUBMITTED", "ACCEPTED"]
+    assert (detail["price"], detail["quantity"]) == (q["lowerLimit"], 10)
+
+
 async def test_idempotent_submit_creates_one_order(harness: Harness) -> None:
     _user, headers = await harness.trader()
     q = await quote(harness, headers)

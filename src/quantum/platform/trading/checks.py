@@ -71,27 +71,37 @@ def check_shape(intent: OrderIntent) -> None:
             raise Unprocessable(f"{t.name} orders need {field}", code=f"missing_{field}")
         if not needed and value is not None:
             raise Unprocessable(f"{t.name} orders take no {field}", code=f"unexpected_{field}")
-        if value is not None and not is_on_tick(value):
-            raise Unprocessable(
-                f"{field} {value} is not on the KRX tick grid (tick {tick_size(max(value, 1))} KRW)",
-                code="invalid_tick",
-                details={"field": field, "tick": tick_size(max(value, 1))},
-            )
+        if value is not None:
+            check_tick(field, value)
+
+
+def check_tick(field: str, value: int) -> None:
+    if not is_on_tick(value):
+        tick = tick_size(max(value, 1))
+        raise Unprocessable(
+            f"{field} {value} is not on the KRX tick grid (tick {tick} KRW)",
+            code="invalid_tick",
+            details={"field": field, "tick": tick},
+        )
 
 
 def check_limits(intent: OrderIntent, quote: PriceBand) -> None:
     for field, value in (("price", intent.price), ("stopPrice", intent.stop_price)):
-        if value is not None and not quote.lower_limit <= value <= quote.upper_limit:
-            raise Unprocessable(
-                f"{field} {value} is outside today's limits "
-                f"{quote.lower_limit}..{quote.upper_limit}",
-                code="price_out_of_limits",
-                details={
-                    "field": field,
-                    "lowerLimit": quote.lower_limit,
-                    "upperLimit": quote.upper_limit,
-                },
-            )
+        if value is not None:
+            check_in_band(field, value, quote)
+
+
+def check_in_band(field: str, value: int, quote: PriceBand) -> None:
+    if not quote.lower_limit <= value <= quote.upper_limit:
+        raise Unprocessable(
+            f"{field} {value} is outside today's limits {quote.lower_limit}..{quote.upper_limit}",
+            code="price_out_of_limits",
+            details={
+                "field": field,
+                "lowerLimit": quote.lower_limit,
+                "upperLimit": quote.upper_limit,
+            },
+        )
 
 
 def check_session(now: datetime, calendar: KrxCalendar) -> None:

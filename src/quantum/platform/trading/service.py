@@ -20,7 +20,6 @@ from quantum.adapter.broker import (
     OrderOutcomeUnknown,
 )
 from quantum.adapter.schema import CancelRequest, Environment, ModifyRequest, OrderRequest, Side
-from quantum.krx.rules import is_on_tick
 from quantum.krx.sessions import KrxCalendar
 from quantum.platform.bus import Bus, order_topic
 from quantum.platform.errors import Conflict, NotFound, Unprocessable
@@ -30,9 +29,11 @@ from quantum.platform.trading.checks import (
     OrderIntent,
     check_buying_power,
     check_holdings,
+    check_in_band,
     check_limits,
     check_session,
     check_shape,
+    check_tick,
     order_type_named,
 )
 from quantum.platform.trading.ledger import AccountLedger
@@ -307,17 +308,11 @@ class OrderService:
                 raise Unprocessable(
                     f"{view.order_type} orders have no price to change", code="invalid_modify"
                 )
-            if not is_on_tick(price):
-                raise Unprocessable(
-                    f"price {price} is not on the KRX tick grid", code="invalid_tick"
-                )
+            check_tick("price", price)
             now = self.market_now(trading.credentials.environment)
             with acting_for(user_id, trading.kiwoom_account_id):
                 quote = await self.limits.of(view.stock_code, trading.credentials, now)
-            if not quote.lower_limit <= price <= quote.upper_limit:
-                raise Unprocessable(
-                    f"price {price} is outside today's limits", code="price_out_of_limits"
-                )
+            check_in_band("price", price, quote)
         elif quantity is not None and not 1 <= quantity < remaining:
             raise Unprocessable(
                 f"quantity must be 1..{remaining - 1} (the new remaining quantity)",
