@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import text
 from tests.integration.platform.conftest import USER_PASSWORD, Harness, error_of
-from tests.integration.simulator.conftest import RunningSimulator, StartSimulator
 
 ME = "/api/v1/kiwoom-accounts/me"
 CREDENTIALS = "/api/v1/kiwoom-accounts/me/credentials"
@@ -22,18 +19,6 @@ GUIDE_FIELDS = {
     "hasValidToken",
     "tokenExpiresAt",
 }
-
-
-@pytest.fixture
-def start_simulator(start_simulator: StartSimulator) -> StartSimulator:
-    """The simulator's clock starts now: the shared one starts on 2026-11-24, so the
-    tokens it issues expire (by the platform's real clock) on 2026-11-25 01:00 UTC."""
-
-    def start(**overrides: Any) -> RunningSimulator:
-        overrides.setdefault("start", datetime.now(UTC).isoformat())
-        return start_simulator(**overrides)
-
-    return start
 
 
 async def user_with_account(harness: Harness, name: str) -> tuple[str, dict[str, str]]:
@@ -138,7 +123,14 @@ async def test_credentials_then_one_central_token(harness: Harness) -> None:
 
     me = (await harness.client.get(ME, headers=headers)).json()
     assert me["hasValidToken"] is True
-    assert me["tokenExpiresAt"] == after["tokenExpiresAt"]
+    # Kiwoom's expires_dt is on the simulator's clock, which stands in the past here;
+    # users read the expiry in wall-clock time: ahead, by the token's lifetime.
+    now = datetime.now(UTC)
+    expiries = [datetime.fromisoformat(t) for t in (after["tokenExpiresAt"], me["tokenExpiresAt"])]
+    expiries.append(datetime.fromisoformat(body["expiresAt"]))
+    lifetime = timedelta(seconds=harness.sim.sim.config.token_lifetime_seconds)
+    for expiry in expiries:
+        assert now + lifetime - timedelta(seconds=30) < expiry <= now + lifetime
 
 
 async def test_refused_pair_is_not_stored(harness: Harness) -> None:

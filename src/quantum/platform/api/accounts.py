@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter
 
 from quantum.platform.api.deps import CurrentUser, PlatformDep
@@ -12,9 +14,18 @@ from quantum.platform.services.accounts import NO_ACCOUNT, AccountState
 router = APIRouter(prefix="/api/v1/kiwoom-accounts", tags=["kiwoom-accounts"])
 
 
+def token_expiry(state: AccountState, platform: Platform) -> datetime | None:
+    """When the account's token expires, in wall-clock time."""
+    if state.token_expires_at is None:
+        return None
+    return platform.orders.on_wall_clock(
+        state.environment.broker_environment, state.token_expires_at
+    )
+
+
 def _my_account(state: AccountState | None, platform: Platform) -> MyAccount:
     """Token validity by the account's market clock (the simulator's for SIMULATOR
-    accounts: its tokens expire in simulated time)."""
+    accounts: its tokens expire in simulated time); the expiry in wall-clock time."""
     if state is None:
         return MyAccount(has_account=False, message=NO_ACCOUNT)
     return MyAccount(
@@ -25,7 +36,7 @@ def _my_account(state: AccountState | None, platform: Platform) -> MyAccount:
         has_valid_token=state.has_valid_token(
             platform.orders.market_now(state.environment.broker_environment)
         ),
-        token_expires_at=state.token_expires_at,
+        token_expires_at=token_expiry(state, platform),
         has_credentials=state.has_credentials,
         environment=state.environment,
     )
@@ -51,13 +62,14 @@ async def update_credentials(
 @router.get("/me/token", response_model=MyToken)
 async def my_token(principal: CurrentUser, platform: PlatformDep) -> MyToken:
     """The platform's token for the account's app key: issued centrally, once per key."""
+    trading = await platform.accounts.trading(principal.user_id)
     token = await platform.accounts.token(principal.user_id)
-    if token is None:
+    if trading is None or token is None:
         return MyToken(has_token=False, message="No credentials stored for this account")
     return MyToken(
         has_token=True,
         access_token=token.token,
         token_type=token.token_type,
-        expires_at=token.expires_at,
+        expires_at=platform.orders.on_wall_clock(trading.credentials.environment, token.expires_at),
         message="Token retrieved successfully",
     )

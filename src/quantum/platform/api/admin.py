@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from quantum.platform.api.accounts import token_expiry
 from quantum.platform.api.deps import Admin, PlatformDep
 from quantum.platform.api.schemas import (
     AccountOut,
@@ -22,7 +23,9 @@ from quantum.platform.api.schemas import (
     UsageSummary,
     UserOut,
 )
+from quantum.platform.core import Platform
 from quantum.platform.errors import Forbidden, Unprocessable
+from quantum.platform.services.accounts import AccountState
 from quantum.platform.services.usage_report import UsageFilter
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
@@ -31,6 +34,10 @@ PageNo = Annotated[int, Query(ge=0, le=1_000_000, description="0-based page")]
 PageSize = Annotated[int, Query(ge=1, le=500)]
 MAX_USAGE_DAYS = 92
 AccountId = Annotated[str, Path(alias="kiwoomAccountId", max_length=64)]
+
+
+def _account_out(platform: Platform, state: AccountState) -> AccountOut:
+    return AccountOut.of(state, token_expires_at=token_expiry(state, platform))
 
 
 # -- users -------------------------------------------------------------------------------
@@ -81,24 +88,24 @@ async def create_account(
         display_name=body.display_name,
         actor=admin.user_id,
     )
-    return AccountOut.of(state)
+    return _account_out(platform, state)
 
 
 @router.get("/kiwoom-accounts", response_model=list[AccountOut])
 async def list_accounts(admin: Admin, platform: PlatformDep) -> list[AccountOut]:
-    return [AccountOut.of(state) for state in await platform.accounts.all()]
+    return [_account_out(platform, state) for state in await platform.accounts.all()]
 
 
 @router.get("/kiwoom-accounts/{kiwoomAccountId}", response_model=AccountOut)
 async def get_account(account_id: AccountId, admin: Admin, platform: PlatformDep) -> AccountOut:
-    return AccountOut.of(await platform.accounts.get(account_id))
+    return _account_out(platform, await platform.accounts.get(account_id))
 
 
 @router.patch("/kiwoom-accounts/{kiwoomAccountId}", response_model=AccountOut)
 async def update_account(
     account_id: AccountId, body: UpdateAccountRequest, admin: Admin, platform: PlatformDep
 ) -> AccountOut:
-    return AccountOut.of(await platform.accounts.set_active(account_id, body.is_active))
+    return _account_out(platform, await platform.accounts.set_active(account_id, body.is_active))
 
 
 @router.put("/kiwoom-accounts/{kiwoomAccountId}/assignment", response_model=AccountOut)
@@ -106,14 +113,14 @@ async def assign_account(
     account_id: AccountId, body: AssignmentRequest, admin: Admin, platform: PlatformDep
 ) -> AccountOut:
     state = await platform.accounts.assign(account_id, body.user_id, actor=admin.user_id)
-    return AccountOut.of(state)
+    return _account_out(platform, state)
 
 
 @router.delete("/kiwoom-accounts/{kiwoomAccountId}/assignment", response_model=AccountOut)
 async def unassign_account(
     account_id: AccountId, admin: Admin, platform: PlatformDep
 ) -> AccountOut:
-    return AccountOut.of(await platform.accounts.unassign(account_id, actor=admin.user_id))
+    return _account_out(platform, await platform.accounts.unassign(account_id, actor=admin.user_id))
 
 
 @router.get("/kiwoom-accounts/{kiwoomAccountId}/assignment-history", response_model=list[AuditOut])

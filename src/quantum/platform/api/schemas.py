@@ -111,7 +111,8 @@ class AccountOut(Camel):
     created_at: datetime
 
     @classmethod
-    def of(cls, state: AccountState) -> AccountOut:
+    def of(cls, state: AccountState, *, token_expires_at: datetime | None) -> AccountOut:
+        """``token_expires_at``: the state's, in wall-clock time."""
         return cls(
             kiwoom_account_id=state.kiwoom_account_id,
             environment=state.environment,
@@ -121,7 +122,7 @@ class AccountOut(Camel):
             assigned_at=state.assigned_at,
             has_credentials=state.has_credentials,
             credentials_updated_at=state.credentials_updated_at,
-            token_expires_at=state.token_expires_at,
+            token_expires_at=token_expires_at,
             created_at=state.created_at,
         )
 

@@ -114,6 +114,13 @@ class OrderService:
         SIMULATOR accounts, the wall clock for Kiwoom's hosts."""
         return self.market_clocks.get(environment, _utc_now)()
 
+    def on_wall_clock(self, environment: Environment, moment: datetime) -> datetime:
+        """A time on an account's market clock as the wall clock's: the simulator's
+        clock may stand elsewhere (the demo's market opens at the latest session) and
+        its tokens expire in its time, but users read an expiry in their own."""
+        market = self.market_clocks.get(environment)
+        return moment if market is None else moment + (_utc_now() - market())
+
     async def publish(self, view: OrderView) -> None:
         await self._bus.publish(order_topic(view.user_id), update_message(view))
 
