@@ -21,7 +21,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal
@@ -225,14 +225,23 @@ class KiwoomTransport:
     ) -> RawResponse:
         payload = orjson.dumps(dict(body))
         url = self.settings.rest_url + path
+        try:
+            return await self._attempt(api_id, url, payload, next_key, order, state)
+        except Exception as exc:
+            if not self._should_retry(exc, order, state) or self._should_stop(order, state):
+                raise
+            await asyncio.sleep(self._backoff(exc, state))
+        # A retry: tenacity from the second attempt on, with the same policies. Its
+        # per-call objects form reference cycles (about 40 objects), which only the
+        # garbage collector frees: on every call, that was a 6 ms collection pause of
+        # the loop every few hundred calls under load (measured).
         async for attempt in AsyncRetrying(
-            retry=self._retry_policy(order, state),
-            stop=self._stop_policy(order, state),
-            wait=self._wait_policy(state),
+            retry=lambda retry_state: self._should_retry(_failure(retry_state), order, state),
+            stop=lambda _retry_state: self._should_stop(order, state),
+            wait=lambda retry_state: self._backoff(_failure(retry_state), state),
             reraise=True,
         ):
             with attempt:
-                state.attempts += 1
                 return await self._attempt(api_id, url, payload, next_key, order, state)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -245,6 +254,7 @@ class KiwoomTransport:
         order: bool,
         state: _CallState,
     ) -> RawResponse:
+        state.attempts += 1
         state.stage = "token"
         token = await self.tokens.get()
         app_key, _ = self.settings.require_credentials()
@@ -296,60 +306,52 @@ class KiwoomTransport:
 
     # ----------------------------------------------------------------- retry policy
 
-    def _retry_policy(self, order: bool, state: _CallState) -> Callable[[RetryCallState], bool]:
-        def retry(retry_state: RetryCallState) -> bool:
-            outcome = retry_state.outcome
-            if outcome is None or not outcome.failed:
+    def _should_retry(self, exc: BaseException | None, order: bool, state: _CallState) -> bool:
+        """After a failed attempt: try again? Never for an order that may have
+        reached Kiwoom; once more after a re-issued token."""
+        state.pending = None
+        if exc is None or state.stage == "token":
+            return False  # the token manager has its own retries
+        if isinstance(exc, AuthError) and exc.code in REAUTH_CODES:
+            if state.reauth_used:
                 return False
-            exc = outcome.exception()
-            state.pending = None
-            if state.stage == "token":
-                return False  # the token manager has its own retries
-            if isinstance(exc, AuthError) and exc.code in REAUTH_CODES:
-                if state.reauth_used:
-                    return False
-                state.reauth_used = True
-                state.pending = "reauth"
-                return True
-            retryable = isinstance(exc, RateLimitedError) or (
-                isinstance(exc, TransportError) and not exc.sent
-            )
-            if not order:
-                retryable = retryable or isinstance(exc, (TransportError, UnavailableError))
-            if retryable:
-                state.retries += 1
-                state.pending = "retry"
-            return retryable
+            state.reauth_used = True
+            state.pending = "reauth"
+            return True
+        retryable = isinstance(exc, RateLimitedError) or (
+            isinstance(exc, TransportError) and not exc.sent
+        )
+        if not order:
+            retryable = retryable or isinstance(exc, (TransportError, UnavailableError))
+        if retryable:
+            state.retries += 1
+            state.pending = "retry"
+        return retryable
 
-        return retry
-
-    def _stop_policy(self, order: bool, state: _CallState) -> Callable[[RetryCallState], bool]:
+    def _should_stop(self, order: bool, state: _CallState) -> bool:
         limit = self.settings.max_order_retries if order else self.settings.max_query_retries
+        return state.pending == "retry" and state.retries > limit
 
-        def stop(retry_state: RetryCallState) -> bool:
-            return state.pending == "retry" and state.retries > limit
-
-        return stop
-
-    def _wait_policy(self, state: _CallState) -> Callable[[RetryCallState], float]:
+    def _backoff(self, exc: BaseException | None, state: _CallState) -> float:
+        """Seconds before the next attempt: none after a re-issued token; Kiwoom's
+        Retry-After when rate limited; else exponential with jitter."""
+        if state.pending != "retry":
+            return 0.0
         settings = self.settings
+        step = max(state.retries - 1, 0)
+        if isinstance(exc, RateLimitedError):
+            if exc.retry_after is not None:
+                return min(exc.retry_after, settings.retry_backoff_max_seconds)
+            base = settings.rate_limited_backoff_seconds
+        else:
+            base = settings.retry_backoff_seconds
+        backoff = min(base * (2.0**step), settings.retry_backoff_max_seconds)
+        return backoff + random.uniform(0, settings.retry_jitter_seconds)
 
-        def wait(retry_state: RetryCallState) -> float:
-            if state.pending != "retry":
-                return 0.0
-            outcome = retry_state.outcome
-            exc = outcome.exception() if outcome is not None else None
-            step = max(state.retries - 1, 0)
-            if isinstance(exc, RateLimitedError):
-                if exc.retry_after is not None:
-                    return min(exc.retry_after, settings.retry_backoff_max_seconds)
-                base = settings.rate_limited_backoff_seconds
-            else:
-                base = settings.retry_backoff_seconds
-            backoff = min(base * (2.0**step), settings.retry_backoff_max_seconds)
-            return backoff + random.uniform(0, settings.retry_jitter_seconds)
 
-        return wait
+def _failure(retry_state: RetryCallState) -> BaseException | None:
+    outcome = retry_state.outcome
+    return outcome.exception() if outcome is not None and outcome.failed else None
 
 
 def _path_of(api_id: str) -> str | None:
