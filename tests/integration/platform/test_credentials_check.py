@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from tests.integration.platform.conftest import Harness
 
 
@@ -19,4 +21,8 @@ async def test_own_key_with_a_wrong_secret_is_refused_and_not_stored(harness: Ha
     assert trading is not None
     assert trading.credentials.app_secret.get_secret_value() == "right-secret"
     after = (await harness.client.get("/api/v1/kiwoom-accounts/me", headers=headers)).json()
+    # the expiry is shown in wall-clock time, and the simulator's clock stands still
+    # here: the same token's shown expiry moves with the wall clock
+    expiries = [datetime.fromisoformat(x.pop("tokenExpiresAt")) for x in (before, after)]
+    assert abs(expiries[1] - expiries[0]) < timedelta(seconds=5)
     assert after["hasCredentials"] and after == before

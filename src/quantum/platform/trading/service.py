@@ -119,7 +119,10 @@ class OrderService:
         clock may stand elsewhere (the demo's market opens at the latest session) and
         its tokens expire in its time, but users read an expiry in their own."""
         market = self.market_clocks.get(environment)
-        return moment if market is None else moment + (_utc_now() - market())
+        if market is None:
+            return moment
+        # whole seconds, as Kiwoom's expires_dt: reading two clocks adds jitter
+        return (moment + (_utc_now() - market())).replace(microsecond=0)
 
     async def publish(self, view: OrderView) -> None:
         await self._bus.publish(order_topic(view.user_id), update_message(view))
