@@ -52,6 +52,10 @@ class OrderReports:
         self._feeds: dict[str, _Feed] = {}
         self._lock = asyncio.Lock()
 
+    def watching(self, account_id: str) -> bool:
+        """Its order updates are flowing, or being started."""
+        return account_id in self._feeds
+
     def is_live(self, account_id: str) -> bool:
         feed = self._feeds.get(account_id)
         return feed is not None and feed.live and feed.caught_up

@@ -101,7 +101,8 @@ class TradingSupervisor:
         if self.reports is None or self._stop.is_set():
             return
         if self.lease.held:
-            self._spawn(self.reports.watch(user_id, trading))
+            if not self.reports.watching(trading.kiwoom_account_id):  # a task per order, else
+                self._spawn(self.reports.watch(user_id, trading))
         elif self._bus is not None:
             self._spawn(self._bus.publish(WATCH_TOPIC, {"user_id": user_id}))
 
