@@ -89,6 +89,15 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
+async def held_background_fetch(ledger: AccountLedger, broker: AccountBroker, clock: Clock) -> None:
+    """A snapshot past its middle age, read once: a background fetch the broker holds."""
+    await ledger.deposit(ACCOUNT, KEY)
+    clock.now += 2.5
+    broker.gate = asyncio.Event()
+    await ledger.deposit(ACCOUNT, KEY)
+    await settle()
+
+
 async def test_a_snapshot_serves_orders_and_counts_what_they_reserve(
     ledger: AccountLedger, broker: AccountBroker, clock: Clock
 ) -> None:
@@ -140,11 +149,7 @@ async def test_a_trading_account_is_refreshed_in_the_background(
 async def test_a_fetch_sent_before_a_drop_is_not_kept(
     ledger: AccountLedger, broker: AccountBroker, clock: Clock
 ) -> None:
-    await ledger.deposit(ACCOUNT, KEY)
-    clock.now += 2.5
-    broker.gate = asyncio.Event()
-    await ledger.deposit(ACCOUNT, KEY)  # starts the background fetch
-    await settle()
+    await held_background_fetch(ledger, broker, clock)
     ledger.invalidate(ACCOUNT)  # a fill: cash changed
     broker.gate.set()
     await settle()
@@ -169,11 +174,7 @@ async def test_a_failed_background_fetch_leaves_the_error_to_the_next_fetch(
 async def test_closing_stops_a_background_fetch(
     ledger: AccountLedger, broker: AccountBroker, clock: Clock
 ) -> None:
-    await ledger.deposit(ACCOUNT, KEY)
-    clock.now += 2.5
-    broker.gate = asyncio.Event()
-    await ledger.deposit(ACCOUNT, KEY)
-    await settle()
+    await held_background_fetch(ledger, broker, clock)
     await asyncio.wait_for(ledger.aclose(), 1)
 
 
