@@ -137,7 +137,7 @@ class TradingSupervisor:
                 trading = await self._accounts.trading(user_id)
             except (BrokerError, ApiError):
                 continue
-            if trading is not None:
+            if trading is not None and not self.reports.watching(trading.kiwoom_account_id):
                 self._spawn(self.reports.watch(user_id, trading))
 
     async def _run(self) -> None:
