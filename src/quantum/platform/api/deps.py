@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from quantum.platform.core import Platform
 from quantum.platform.errors import Conflict, Forbidden, Unauthorized
+from quantum.platform.market.service import MarketService
 from quantum.platform.services.accounts import Trading
 from quantum.platform.services.auth import Principal
 
@@ -66,26 +67,29 @@ async def _trading(platform: Platform, principal: Principal) -> Trading:
     return trading
 
 
-async def trading_account(principal: CurrentUser, platform: PlatformDep) -> Trading:
-    """The caller's account and key pair for broker calls (404 without an account,
-    409 before credentials are stored, 403 when the account is disabled)."""
-    return await _trading(platform, principal)
-
-
-TradingAccount = Annotated[Trading, Depends(trading_account)]
-
-
 @dataclass(frozen=True, slots=True)
 class TraderContext:
+    """The signed-in caller with their account and key pair for broker calls."""
+
     platform: Platform
     principal: Principal
     trading: Trading
 
+    @property
+    def user_id(self) -> str:
+        return self.principal.user_id
+
+    @property
+    def market(self) -> MarketService:
+        return self.platform.market
+
 
 async def trader(request: Request, credentials: BearerCredentials) -> TraderContext:
-    """The platform, the signed-in caller and their account as one dependency: the
-    order routes are the hot path, and FastAPI's cost grows with each dependency
-    (platform, principal and account as three cost 0.1 ms more per request)."""
+    """The platform, the signed-in caller and their account as one dependency, for
+    every route that calls the broker (404 without an account, 409 before
+    credentials are stored, 403 when the account is disabled). FastAPI's cost
+    grows with each dependency: platform, principal and account as three cost
+    0.1 ms more per request."""
     platform = await get_platform(request)
     principal = await _authenticate(platform, credentials)
     return TraderContext(platform, principal, await _trading(platform, principal))

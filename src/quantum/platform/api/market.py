@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from quantum.adapter.schema import Listing, OrderBook, Period
 from quantum.kiwoom.wire import KST
-from quantum.platform.api.deps import CurrentUser, PlatformDep, TradingAccount
+from quantum.platform.api.deps import Trader
 from quantum.platform.api.schemas import Camel
 from quantum.platform.errors import Unprocessable
 from quantum.platform.market.service import (
@@ -22,18 +22,10 @@ from quantum.platform.market.service import (
     MAX_SEARCH,
     ChartRange,
     ChartResult,
-    MarketService,
     StockQuote,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["market"])
-
-
-async def market_service(platform: PlatformDep) -> MarketService:
-    return platform.market
-
-
-Market = Annotated[MarketService, Depends(market_service)]
 
 
 # -- bodies ------------------------------------------------------------------------------
@@ -211,9 +203,7 @@ def _period(period: str | None, interval: str | None) -> Period:
 
 @router.get("/stocks", response_model=SearchOut)
 async def search_stocks(
-    principal: CurrentUser,
-    trading: TradingAccount,
-    market_data: Market,
+    trader: Trader,
     query: Annotated[str, Query(min_length=1, max_length=64, description="code prefix or name")],
     market: Annotated[str | None, Query(description="KOSPI or KOSDAQ")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_SEARCH)] = 20,
@@ -223,7 +213,9 @@ async def search_stocks(
     wanted = _market(market)
     if not query.strip():
         raise Unprocessable("query must not be blank")
-    result = await market_data.search(principal.user_id, trading, query, market=wanted, limit=limit)
+    result = await trader.market.search(
+        trader.user_id, trader.trading, query, market=wanted, limit=limit
+    )
     return SearchOut(
         query=query.strip(),
         market=wanted,
@@ -235,46 +227,40 @@ async def search_stocks(
 @router.get("/stocks/{stockCode}", response_model=StockOut)
 async def stock(
     stockCode: str,  # noqa: N803 - the guide's path parameter
-    principal: CurrentUser,
-    trading: TradingAccount,
-    market_data: Market,
+    trader: Trader,
 ) -> StockOut:
     """The stock's quote and company info (name, market, listed shares)."""
-    return StockOut.of(await market_data.stock(principal.user_id, trading, stockCode))
+    return StockOut.of(await trader.market.stock(trader.user_id, trader.trading, stockCode))
 
 
 @router.get("/stocks/{stockCode}/orderbook", response_model=OrderBookOut)
 async def order_book(
     stockCode: str,  # noqa: N803
-    principal: CurrentUser,
-    trading: TradingAccount,
-    market_data: Market,
+    trader: Trader,
 ) -> OrderBookOut:
     """Asks (best = lowest first) and bids (best = highest first) with totals."""
-    return OrderBookOut.of(await market_data.order_book(principal.user_id, trading, stockCode))
+    return OrderBookOut.of(
+        await trader.market.order_book(trader.user_id, trader.trading, stockCode)
+    )
 
 
 @router.get("/quotes", response_model=QuotesOut)
 async def quotes(
-    principal: CurrentUser,
-    trading: TradingAccount,
-    market_data: Market,
+    trader: Trader,
     codes: Annotated[
         str, Query(min_length=1, max_length=1000, description="comma-separated stock codes")
     ],
 ) -> QuotesOut:
     """Quotes of 1..50 stocks, duplicates dropped, in the order given."""
     parts = [part for part in codes.split(",") if part.strip()]
-    found = await market_data.quotes(principal.user_id, trading, parts)
+    found = await trader.market.quotes(trader.user_id, trader.trading, parts)
     return QuotesOut(quotes=[StockOut.of(item) for item in found])
 
 
 @router.get("/charts/{stockCode}", response_model=ChartOut)
 async def chart(
     stockCode: str,  # noqa: N803
-    principal: CurrentUser,
-    trading: TradingAccount,
-    market_data: Market,
+    trader: Trader,
     period: Annotated[Literal["D", "W", "M", "Y"] | None, Query()] = None,
     interval: Annotated[Literal["1", "5", "10", "30", "60"] | None, Query()] = None,
     start: Annotated[
@@ -288,7 +274,7 @@ async def chart(
     minute charts also take datetimes (without an offset: KST)."""
     chosen = _period(period, interval)
     chart_range = ChartRange(_moment("from", start), _moment("to", end))
-    result = await market_data.chart(
-        principal.user_id, trading, stockCode, chosen, limit=limit, chart_range=chart_range
+    result = await trader.market.chart(
+        trader.user_id, trader.trading, stockCode, chosen, limit=limit, chart_range=chart_range
     )
     return ChartOut.of(result)

@@ -144,9 +144,7 @@ async def submit_order(
             "Idempotency-Key and clientOrderId differ", code="idempotency_key_mismatch"
         )
     orders = trader.platform.orders
-    view, created = await orders.submit(
-        trader.principal.user_id, trader.trading, order, idempotency_key
-    )
+    view, created = await orders.submit(trader.user_id, trader.trading, order, idempotency_key)
     if not created:
         return _answer(view, 200)
     return _answer(view, 202 if view.state is OrderState.OUTCOME_UNKNOWN else 201)
@@ -191,14 +189,14 @@ async def get_order(
 async def cancel_order(order_id: OrderId, trader: Trader) -> Response:
     """The guide's cancel: the whole remainder."""
     orders = trader.platform.orders
-    return _answer(await orders.cancel(trader.principal.user_id, trader.trading, order_id))
+    return _answer(await orders.cancel(trader.user_id, trader.trading, order_id))
 
 
 @router.patch("/{orderId}", response_model=OrderOut)
 async def modify_order(order_id: OrderId, body: OrderChange, trader: Trader) -> Response:
     """``{"price"}`` re-prices the remainder; ``{"quantity"}`` lowers what remains."""
     view = await trader.platform.orders.modify(
-        trader.principal.user_id,
+        trader.user_id,
         trader.trading,
         order_id,
         price=body.price,

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
-from quantum.platform.api.deps import CurrentUser, PlatformDep, TradingAccount
+from quantum.platform.api.deps import PlatformDep, Trader
 from quantum.platform.api.schemas import Camel
 from quantum.platform.trading.portfolio import Portfolio, PortfolioService, Position
 
@@ -101,11 +101,9 @@ Portfolios = Annotated[PortfolioService, Depends(portfolio_service)]
 
 
 @router.get("", response_model=PortfolioOut)
-async def get_portfolio(
-    principal: CurrentUser, trading: TradingAccount, portfolios: Portfolios
-) -> PortfolioOut:
+async def get_portfolio(trader: Trader, portfolios: Portfolios) -> PortfolioOut:
     """Cash and buying power (kt00001), holdings valued at the price kt00018 reports
     (Kiwoom's live valuation; no extra quote calls), totals, today's realized P&L
     from the platform's own order events, and the count of open orders. 409 before
     credentials are stored."""
-    return PortfolioOut.of(await portfolios.portfolio(principal.user_id, trading))
+    return PortfolioOut.of(await portfolios.portfolio(trader.user_id, trader.trading))
