@@ -101,10 +101,14 @@ class TradingSupervisor:
         if self.reports is None or self._stop.is_set():
             return
         if self.lease.held:
-            if not self.reports.watching(trading.kiwoom_account_id):  # a task per order, else
-                self._spawn(self.reports.watch(user_id, trading))
+            self._watch_soon(self.reports, user_id, trading)
         elif self._bus is not None:
             self._spawn(self._bus.publish(WATCH_TOPIC, {"user_id": user_id}))
+
+    def _watch_soon(self, reports: OrderReports, user_id: str, trading: Trading) -> None:
+        """Start the account's stream unless it flows already (a task per order, else)."""
+        if not reports.watching(trading.kiwoom_account_id):
+            self._spawn(reports.watch(user_id, trading))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -137,8 +141,8 @@ class TradingSupervisor:
                 trading = await self._accounts.trading(user_id)
             except (BrokerError, ApiError):
                 continue
-            if trading is not None and not self.reports.watching(trading.kiwoom_account_id):
-                self._spawn(self.reports.watch(user_id, trading))
+            if trading is not None:
+                self._watch_soon(self.reports, user_id, trading)
 
     async def _run(self) -> None:
         """The first pass right away (start-up reconciliation), then every
