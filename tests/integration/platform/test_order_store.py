@@ -81,6 +81,59 @@ async def test_a_stale_write_leaves_nothing_and_the_store_applies_it_again(
     assert filled.broker_order_no == "1"  # the ACCEPTED it had not seen is kept
 
 
+@pytest.mark.parametrize("durable", [True, False], ids=["durable", "relaxed"])
+async def test_a_relaxed_event_writes_and_refuses_what_a_durable_one_does(
+    store: OrderStore, durable: bool
+) -> None:
+    """A relaxed event (the submit's answer: its commit does not wait for the disk
+    on PostgreSQL) is the same change otherwise."""
+    created = await store.create(ORDER)
+    answer = {"broker_order_no": "0000321"}
+    accepted = await store.append(
+        created.order_id, EventType.ACCEPTED, answer, current=created, durable=durable
+    )
+    assert accepted is not None and accepted.broker_order_no == "0000321"
+    assert await store.get(created.order_id) == accepted
+
+    late = OrderEvent(created.order_id, 2, EventType.REJECTED, datetime.now(UTC), {})
+    stale = replace_view(created, apply(created, late), event_columns(late), durable=durable)
+    assert await store._units.atomic(stale) == 0
+    assert [e.type for e in await store.events(created.order_id)] == [
+        EventType.SUBMITTED,
+        EventType.ACCEPTED,
+    ]
+
+
+def test_a_relaxed_event_relaxes_only_its_own_transaction() -> None:
+    """``synchronous_commit`` is off for the relaxed statement's transaction alone:
+    the next write on the same connection (an intent) waits for the disk again."""
+    with postgres_database() as url:
+        asyncio.run(_relax_one_transaction(url))
+
+
+async def _relax_one_transaction(url: str) -> None:
+    engine = create_engine(url)
+    units = units_for(engine, change_connections=1)
+    store = OrderStore(units)
+    try:
+        await upgrade(engine)
+        created = await store.create(ORDER)
+        await store.append(
+            created.order_id, EventType.ACCEPTED, {"broker_order_no": "8"}, durable=False
+        )
+        pool = await units._changes._opened()  # type: ignore[attr-defined]  # the one connection
+        async with pool.acquire() as connection:
+            assert await connection.fetchval("SHOW synchronous_commit") == "on"
+            # the same statement, run in an explicit transaction, shows its setting
+            async with connection.transaction():
+                await connection.execute("SELECT set_config('synchronous_commit', 'off', true)")
+                assert await connection.fetchval("SHOW synchronous_commit") == "off"
+            assert await connection.fetchval("SHOW synchronous_commit") == "on"
+    finally:
+        await units.aclose()
+        await engine.dispose()
+
+
 async def test_concurrent_appends_make_one_unbroken_history(store: OrderStore) -> None:
     created = await store.create({**ORDER, "quantity": 100})
     accepted = await store.append(created.order_id, EventType.ACCEPTED, {"broker_order_no": "7"})

@@ -7,6 +7,8 @@ from typing import Any
 
 from tests.integration.platform.conftest import Harness
 
+from quantum.platform.db.units import Change
+
 CODE = "005930"
 
 
@@ -62,6 +64,30 @@ async def test_resting_order_is_cancelled(harness: Harness) -> None:
     await settle(harness)
     final = (await harness.client.get(f"/api/v1/orders/{order['orderId']}", headers=headers)).json()
     assert final["state"] == "CANCELLED"
+
+
+async def test_only_the_submits_answer_skips_the_wait_for_the_disk(harness: Harness) -> None:
+    """The intent is on disk before the broker hears of it; the broker's answer to a
+    submit is relaxed (order_rows.py: reconciliation would find it again); a cancel's
+    intent and answer, like every other event, wait for the disk."""
+    written: list[bool] = []
+    units = harness.platform.orders.store._units
+    atomic = units.atomic
+
+    async def recording(change: Change) -> int:
+        sql = str(change.statement.statement)
+        written.append("synchronous_commit" in sql)
+        return await atomic(change)
+
+    units.atomic = recording  # type: ignore[method-assign]
+    _user, headers = await harness.trader()
+    q = await quote(harness, headers)
+    order = await place(harness, headers, price=q["lowerLimit"])
+    assert order["state"] == "ACCEPTED"
+    cancelled = await harness.client.delete(f"/api/v1/orders/{order['orderId']}", headers=headers)
+    assert cancelled.status_code == 200, cancelled.text
+    # SUBMITTED, ACCEPTED, CANCEL_REQUESTED, CANCELLED: whether each was relaxed
+    assert written == [False, True, False, False]
 
 
 async def test_modify_price_and_quantity(harness: Harness) -> None:

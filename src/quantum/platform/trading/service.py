@@ -249,7 +249,9 @@ class OrderService:
             event, data = EventType.ACCEPTED, {"broker_order_no": ack.order_no}
         if event is not EventType.REJECTED and self.on_working is not None:
             self.on_working(view.user_id, trading)
-        return await self.record(view.order_id, event, data, current=view) or view
+        # The answer need not wait for the disk: were it lost, the order would stay
+        # pending and reconciliation would find it at the broker (or not) again.
+        return await self.record(view.order_id, event, data, current=view, durable=False) or view
 
     async def record(
         self,
@@ -259,12 +261,14 @@ class OrderService:
         *,
         dedupe_key: str | None = None,
         current: OrderView | None = None,
+        durable: bool = True,
     ) -> OrderView | None:
         """Append an event (None: a duplicate or not allowed now) and tell the user.
-        ``current``: the order's latest view, if the caller has it (saves a read)."""
+        ``current``: the order's latest view, if the caller has it (saves a read);
+        ``durable``: see :meth:`OrderStore.append`."""
         try:
             view = await self.store.append(
-                order_id, event, data, dedupe_key=dedupe_key, current=current
+                order_id, event, data, dedupe_key=dedupe_key, current=current, durable=durable
             )
         except InvalidTransition as exc:
             log.info("order %s: %s ignored (%s)", order_id, event.value, exc)

@@ -130,9 +130,11 @@ class OrderStore:
         dedupe_key: str | None = None,
         allowed: Callable[[OrderView], bool] | None = None,
         current: OrderView | None = None,
+        durable: bool = True,
     ) -> OrderView | None:
         """Apply one event; None when it is a duplicate or ``allowed(view)`` says no.
         Raises InvalidTransition for an event the order's state does not allow.
+        Not ``durable``: for what the broker keeps too (see order_rows.py).
 
         Optimistic: the view row is updated only if its ``version`` is still the one
         the event was applied to (``current``, when the caller has the latest view,
@@ -153,7 +155,7 @@ class OrderStore:
                 dedupe_key,
             )
             view = apply(current, event)
-            change = replace_view(current, view, event_columns(event))
+            change = replace_view(current, view, event_columns(event), durable=durable)
             try:
                 if await self._units.atomic(change) == 1:
                     return view
