@@ -120,36 +120,43 @@ def format_timestamp(moment: datetime) -> str:
     return moment.strftime("%Y%m%d%H%M%S")
 
 
-def _digits(text: str, width: int, shape: str) -> str:
-    """``strptime`` alone reads ``"2026112"`` as 2026-11-02; Kiwoom's fields are fixed-width."""
+def _digits(text: str, widths: tuple[int, ...], shape: str) -> list[int]:
+    """Fixed-width ASCII digit fields (``strptime`` read ``"2026112"`` as 2026-11-02,
+    and cost ten times the slicing: every realtime frame has a time)."""
     cleaned = text.strip()
-    if len(cleaned) != width or not cleaned.isdigit():
+    if len(cleaned) != sum(widths) or not (cleaned.isascii() and cleaned.isdigit()):
         raise WireFormatError(f"not a {shape}: {text!r}")
-    return cleaned
+    values, start = [], 0
+    for width in widths:
+        values.append(int(cleaned[start : start + width]))
+        start += width
+    return values
 
 
 def parse_date(text: str) -> date:
-    cleaned = _digits(text, 8, "YYYYMMDD date")
+    shape = "YYYYMMDD date"
+    year, month, day = _digits(text, (4, 2, 2), shape)
     try:
-        return datetime.strptime(cleaned, "%Y%m%d").date()
+        return date(year, month, day)
     except ValueError as exc:
-        raise WireFormatError(f"not a YYYYMMDD date: {text!r}") from exc
+        raise WireFormatError(f"not a {shape}: {text!r}") from exc
 
 
 def parse_timestamp(text: str) -> datetime:
     """``YYYYMMDDHHMMSS`` (KST) into an aware datetime."""
-    cleaned = _digits(text, 14, "YYYYMMDDHHMMSS timestamp")
+    shape = "YYYYMMDDHHMMSS timestamp"
+    year, month, day, hour, minute, second = _digits(text, (4, 2, 2, 2, 2, 2), shape)
     try:
-        return datetime.strptime(cleaned, "%Y%m%d%H%M%S").replace(tzinfo=KST)
+        return datetime(year, month, day, hour, minute, second, tzinfo=KST)
     except ValueError as exc:
-        raise WireFormatError(f"not a YYYYMMDDHHMMSS timestamp: {text!r}") from exc
+        raise WireFormatError(f"not a {shape}: {text!r}") from exc
 
 
 def parse_time(text: str, on: date) -> datetime:
     """``HHMMSS`` on the given KST date."""
-    cleaned = _digits(text, 6, "HHMMSS time")
+    shape = "HHMMSS time"
+    hour, minute, second = _digits(text, (2, 2, 2), shape)
     try:
-        clock = datetime.strptime(cleaned, "%H%M%S").time()
+        return datetime(on.year, on.month, on.day, hour, minute, second, tzinfo=KST)
     except ValueError as exc:
-        raise WireFormatError(f"not a HHMMSS time: {text!r}") from exc
-    return datetime.combine(on, clock, tzinfo=KST)
+        raise WireFormatError(f"not a {shape}: {text!r}") from exc

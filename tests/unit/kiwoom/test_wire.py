@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -82,6 +83,24 @@ def test_parse_errors_are_wire_errors() -> None:
     with pytest.raises(WireFormatError):
         parse_date("2026-01-01")
     assert parse_decimal("-0") == 0
+
+
+@pytest.mark.parametrize(
+    ("parse", "text"),
+    [
+        (parse_date, "20261301"),  # month 13
+        (parse_date, "20260230"),
+        (parse_date, "2026112"),  # not fixed-width
+        (parse_date, "２０２６０１０１"),  # digits, but not ASCII ones
+        (parse_timestamp, "20260315241502"),  # hour 24
+        (parse_timestamp, "2026031509150"),
+        (lambda text: parse_time(text, date(2026, 3, 12)), "096000"),  # minute 60
+        (lambda text: parse_time(text, date(2026, 3, 12)), "0915"),
+    ],
+)
+def test_impossible_dates_and_times_are_wire_errors(parse: Any, text: str) -> None:
+    with pytest.raises(WireFormatError):
+        parse(text)
 
 
 def test_dates_and_times_are_kst() -> None:
