@@ -100,14 +100,18 @@ class AccountLedger:
     def __init__(
         self,
         broker: Broker,
-        ttl_seconds: float = 3.0,
-        refresh_after_seconds: float = 2.0,
+        ttl_seconds: float = 10.0,
+        refresh_after_seconds: float = 5.0,
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """A snapshot is used for ``ttl_seconds`` at most; a trading account's is
-        fetched about every ``refresh_after_seconds`` (the broker's own budget per
-        query TR is 5/s in production, 1/s on the mock host)."""
+        fetched about every ``refresh_after_seconds``. Every fetch spends the app
+        key's budget, which its orders share: about 1/s in all on the mock host, 5/s
+        per TR in production (a refresh every 2 s took half the mock host's).
+        What a fetch would catch in between is what the platform did not do itself
+        (an order from another program or instance): the broker refuses what that
+        made impossible."""
         self._deposits = _Snapshots(broker.deposit, ttl_seconds, refresh_after_seconds, clock)
         self._balances = _Snapshots(broker.balance, ttl_seconds, refresh_after_seconds, clock)
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
