@@ -6,7 +6,9 @@ With several instances only the holder of the supervision lease does this (one
 order-report stream per account, no duplicate polling); an instance that takes
 the lease over reconciles at once, which also picks up fills reported while no
 one was listening. Other instances ask the holder over the bus to watch an
-account when an order of theirs starts working."""
+account when an order of theirs starts working: once per account every
+``ASK_AGAIN_SECONDS`` at most (the holder's watch is idempotent; a request per
+order was a bus message per order)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from quantum.adapter.broker import BrokerError
@@ -30,6 +32,9 @@ log = logging.getLogger(__name__)
 
 WATCH_TOPIC = "supervisor:watch"
 """Bus topic: ``{"user_id": …}``, an order of the user is working; watch the account."""
+ASK_AGAIN_SECONDS = 5.0
+"""How long an instance without the lease takes its request for an account as
+heard: after that it asks again (the lease may have moved, the stream ended)."""
 
 
 class TradingSupervisor:
@@ -44,6 +49,7 @@ class TradingSupervisor:
         live_sync_seconds: float = 30.0,
         lease: Lease | None = None,
         bus: Bus | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.reconciler = reconciler
         self.reports = reports
@@ -62,6 +68,9 @@ class TradingSupervisor:
         self._bus = bus
         self._requests: BusSubscription | None = None
         self._listener: asyncio.Task[None] | None = None
+        self._clock = clock
+        self._asked: dict[str, float] = {}
+        """Account -> when this instance last asked the lease holder to watch it."""
 
     async def run_once(self, *, force: bool = True) -> int:
         """One pass over every user with unsettled orders; events written. The
@@ -103,7 +112,11 @@ class TradingSupervisor:
         if self.lease.held:
             self._watch_soon(self.reports, user_id, trading)
         elif self._bus is not None:
-            self._spawn(self._bus.publish(WATCH_TOPIC, {"user_id": user_id}))
+            now = self._clock()
+            account_id = trading.kiwoom_account_id
+            if now - self._asked.get(account_id, -ASK_AGAIN_SECONDS) >= ASK_AGAIN_SECONDS:
+                self._asked[account_id] = now
+                self._spawn(self._bus.publish(WATCH_TOPIC, {"user_id": user_id}))
 
     def _watch_soon(self, reports: OrderReports, user_id: str, trading: Trading) -> None:
         """Start the account's stream unless it flows already (a task per order, else)."""
