@@ -9,6 +9,8 @@ import asyncio
 import pytest
 from tests.integration.platform.conftest import Harness, StartHarness
 
+from quantum.platform.db.units import Change
+
 CODE = "005930"
 
 
@@ -112,3 +114,40 @@ async def test_start_up_reconciles_orders_left_unknown(start_harness: StartHarne
         assert user["userId"] == view.user_id
     finally:
         await again.aclose()
+
+
+async def test_an_answer_the_database_lost_is_found_again_at_the_broker(
+    start_harness: StartHarness,
+) -> None:
+    """The submit's answer is written relaxed (order_rows.py): a database server that
+    crashed right after acknowledging it could lose it. The order is then left as
+    its intent, pending; reconciliation finds it at the broker under the number
+    the user was told, and nothing is sent again."""
+    harness = await start_harness(reconcile_grace_seconds=0.3)
+    _user, headers = await harness.trader()
+    low, _high = await limits(harness, headers)
+    units = harness.platform.orders.store._units
+    atomic = units.atomic
+
+    async def losing_relaxed_writes(change: Change) -> int:
+        if "synchronous_commit" in str(change.statement.statement):
+            return 1  # acknowledged, then lost with the server
+        return await atomic(change)
+
+    units.atomic = losing_relaxed_writes  # type: ignore[method-assign]
+    body = {"stockCode": CODE, "orderType": "LIMIT", "orderSide": "BUY", "quantity": 3}
+    answer = await harness.client.post(
+        "/api/v1/orders", json={**body, "price": low}, headers=headers
+    )
+    assert answer.status_code == 201, answer.text
+    told = answer.json()["brokerOrderNo"]
+    order_id = answer.json()["orderId"]
+    units.atomic = atomic  # type: ignore[method-assign]
+    stored = await harness.platform.orders.store.get(order_id)
+    assert stored is not None and stored.state.value == "PENDING_NEW"
+
+    await asyncio.sleep(0.4)
+    await harness.platform.supervisor.run_once()
+    order = (await harness.client.get(f"/api/v1/orders/{order_id}", headers=headers)).json()
+    assert order["state"] == "ACCEPTED" and order["brokerOrderNo"] == told
+    assert kt10000(harness) == 1
