@@ -16,6 +16,7 @@ from quantum.adapter.api import create_adapter_app
 from quantum.adapter.factory import inprocess_broker
 from quantum.adapter.metrics import AdapterMetrics, install_metrics
 from quantum.adapter.service import InProcessBroker
+from quantum.http_protocol import JsonErrorHttpProtocol
 from quantum.kiwoom.client import KiwoomClient
 from quantum.kiwoom.settings import KiwoomSettings
 from quantum.kiwoom.shared_ratelimit import RedisOutboundLimiter, keys_prefix
@@ -100,6 +101,7 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        http=JsonErrorHttpProtocol,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=10,
         **UVICORN_WS_OPTIONS,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import uvicorn
 
 from quantum import eventloop
+from quantum.http_protocol import JsonErrorHttpProtocol
 from quantum.platform.app import create_platform_app
 from quantum.platform.core import Platform
 from quantum.platform.demo import ensure_demo
@@ -46,6 +47,7 @@ def serve(
             host=host,
             port=port,
             ws="websockets-sansio",
+            http=JsonErrorHttpProtocol,
             access_log=False,
             log_level="info",
             timeout_graceful_shutdown=10,

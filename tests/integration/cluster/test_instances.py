@@ -23,11 +23,13 @@ import redis.asyncio as redis
 from tests.integration.cluster.processes import Service
 from tests.integration.platform.databases import postgres_database
 from tests.integration.platform.test_realtime_ws import Peer, session
+from tests.integration.serving import raw_http
 from tests.integration.simulator.conftest import (  # noqa: F401  (fixtures)
     RunningSimulator,
     StartSimulator,
     start_simulator,
 )
+from tests.integration.test_http_protocol import RAW_QUERY, assert_json_bad_request
 from tests.redis_server import REDIS_URL
 
 from quantum.platform.demo import demo_start
@@ -213,6 +215,8 @@ async def test_three_instances_share_users_tokens_budgets_and_survive_deaths(
     deployment: Deployment, http: httpx.AsyncClient, redis_client: redis.Redis
 ) -> None:
     a, b, c = deployment.instances
+    for service in (deployment.adapter, a):  # what uvicorn cannot parse: our JSON error too
+        assert_json_bad_request(*raw_http(service.url, RAW_QUERY))
     headers = await trader(http, a.url, "trader1")
     kt10000_before = deployment.sim_state()["requests"].get("kt10000", 0)
     placed: list[str] = []
