@@ -64,6 +64,40 @@ def _wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float) -> 
     raise TimeoutError("simulator did not start")
 
 
+def children() -> dict[int, bytes]:
+    """This process's child processes: {pid: command line, NUL-separated}."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+            if ppid == os.getpid():
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    found[int(entry)] = handle.read()
+    return found
+
+
+def child_pid(argument: bytes) -> int | None:
+    """The child process with ``argument`` on its command line (``b"simulator"``,
+    ``b"run"``: a ``quantum`` subcommand)."""
+    for pid, command in children().items():
+        if argument in command.split(b"\0"):
+            return pid
+    return None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` so far (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def report(name: str, value: float, unit: str) -> None:
     """One figure per line: ``name: value unit`` (counts as integers)."""
     if isinstance(value, int) or value >= 100:

@@ -65,7 +65,14 @@ import httpx
 import orjson
 from websockets.asyncio.client import connect
 
-from bench._harness import client_window, free_port, report, simulator_process
+from bench._harness import (
+    child_pid,
+    client_window,
+    cpu_seconds,
+    free_port,
+    report,
+    simulator_process,
+)
 
 SIMULATOR = {
     "clock": "real",
@@ -236,27 +243,6 @@ def sim_clock_offset(sim_base: str) -> float:
     before = time.time()
     now = httpx.get(f"{sim_base}/_sim/state", timeout=10).json()["clock"]["now"]
     return datetime.fromisoformat(now).timestamp() - (before + time.time()) / 2
-
-
-def simulator_pid() -> int | None:
-    """This process's ``quantum.cli simulator`` child (started by the harness)."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
-                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                command = handle.read()
-            if ppid == os.getpid() and b"simulator" in command:
-                return int(entry)
-    return None
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --------------------------------------------------------------------------- clients
@@ -462,7 +448,7 @@ def run_pass(
             assert worker.stdin is not None
             worker.stdin.write(f"{start} {end}\n")
             worker.stdin.flush()
-        sim = simulator_pid()
+        sim = child_pid(b"simulator")
         time.sleep(max(0.0, start - time.time()))
         cpu_start = cpu_seconds(pid)
         offered_start = httpx.get(f"{adapter_base}/bench/stats", timeout=30).json()["offered"]

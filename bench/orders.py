@@ -10,7 +10,9 @@ throw-away PostgreSQL database (skipped with a note when 127.0.0.1:5432 is not
 reachable). Each trader's first order is a warm-up (token, ledger, order stream),
 and the measuring starts once the platform has stopped calling Kiwoom for it (each
 order stream opens with a snapshot). Baseline: the same number of direct
-``KiwoomClient.buy`` calls with the same keys against the same simulator.
+``KiwoomClient.buy`` calls with the same keys against the same simulator. The
+platform's and the simulator's CPU per measured order are printed too: on a
+shared machine they drift far less than latencies do.
 
     python -m bench.orders [--quick]
 """
@@ -32,7 +34,7 @@ from typing import Any
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench._harness import platform_process, report, simulator_process
+from bench._harness import child_pid, cpu_seconds, platform_process, report, simulator_process
 from quantum.kiwoom.client import KiwoomClient
 from quantum.kiwoom.orders import OrderType
 from quantum.kiwoom.settings import KiwoomSettings
@@ -284,7 +286,15 @@ async def measure(base: str, sim_url: str, users: int, each: int, suffix: str) -
         # warm-up: one order per trader (token, ledger, order stream), not measured
         await platform_orders(session, placing, 1)
         await settled(session)
+        platform_pid, simulator_pid = child_pid(b"run"), child_pid(b"simulator")
+        cpu_before = [
+            cpu_seconds(pid) if pid else float("nan") for pid in (platform_pid, simulator_pid)
+        ]
         latencies, wall, failures = await platform_orders(session, placing, each)
+        cpu_used = [
+            (cpu_seconds(pid) if pid else float("nan")) - before
+            for pid, before in zip((platform_pid, simulator_pid), cpu_before, strict=True)
+        ]
     # a new session: the load's pooled connections may have been closed as idle by now
     async with aiohttp.ClientSession(base, timeout=timeout) as session:
         single, _, _ = await platform_orders(session, placing[:1], SINGLE)
@@ -293,6 +303,9 @@ async def measure(base: str, sim_url: str, users: int, each: int, suffix: str) -
     report(f"order_submit_p99_ms_{suffix}", percentile(latencies, 99), "ms")
     report(f"orders_per_s_{suffix}", len(latencies) / wall, "orders/s")
     report(f"order_submit_failures_{suffix}", failures, "")
+    # CPU per order varies less than latency on a shared machine: compare sittings by it
+    for process, seconds in zip(("platform", "simulator"), cpu_used, strict=True):
+        report(f"{process}_cpu_per_order_ms_{suffix}", seconds * 1000 / len(latencies), "ms")
 
     direct, direct_wall = await direct_orders(sim_url, keys, each)
     direct_p50 = percentile(direct, 50)

@@ -63,7 +63,9 @@ import aiohttp
 import orjson
 
 from bench._harness import (
+    children,
     client_window,
+    cpu_seconds,
     platform_process,
     quantum_process,
     report,
@@ -134,30 +136,6 @@ def redis_clear(url: str) -> None:
         client = redis.Redis.from_url(url, socket_timeout=3)
         client.flushdb()
         client.close()
-
-
-def children() -> dict[int, bytes]:
-    """This process's child processes: {pid: command line}."""
-    found = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
-                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
-            if ppid == os.getpid():
-                with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                    found[int(entry)] = handle.read()
-    return found
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class CpuMeter:
