@@ -63,9 +63,9 @@ async def update_credentials(
 async def my_token(principal: CurrentUser, platform: PlatformDep) -> MyToken:
     """The platform's token for the account's app key: issued centrally, once per key."""
     trading = await platform.accounts.trading(principal.user_id)
-    token = await platform.accounts.token(principal.user_id)
-    if trading is None or token is None:
+    if trading is None:
         return MyToken(has_token=False, message="No credentials stored for this account")
+    token = await platform.accounts.token_of(principal.user_id, trading)
     return MyToken(
         has_token=True,
         access_token=token.token,

@@ -393,8 +393,10 @@ class AccountService:
     async def token(self, user_id: str) -> TokenInfo | None:
         """The platform's token for the user's app key (issued once, then shared)."""
         trading = await self.trading(user_id)
-        if trading is None:
-            return None
+        return None if trading is None else await self.token_of(user_id, trading)
+
+    async def token_of(self, user_id: str, trading: Trading) -> TokenInfo:
+        """:meth:`token`, for a caller that has the user's account already."""
         with acting_for(user_id, trading.kiwoom_account_id):
             return await self._broker.token(trading.credentials)
 
