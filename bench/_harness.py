@@ -98,6 +98,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def python_loop_ms(iterations: int = 5_000_000) -> float:
+    """How long a fixed pure-Python loop takes here now: a yardstick for figures taken
+    on a shared machine whose speed drifts (the same loop of 10 million additions
+    took 272 to 722 ms from one run to the next on this project's 2-core machine)."""
+    started = time.perf_counter()
+    total = 0
+    for number in range(iterations):
+        total += number
+    return (time.perf_counter() - started) * 1000
+
+
 def report(name: str, value: float, unit: str) -> None:
     """One figure per line: ``name: value unit`` (counts as integers)."""
     if isinstance(value, int) or value >= 100:

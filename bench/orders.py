@@ -12,7 +12,8 @@ and the measuring starts once the platform has stopped calling Kiwoom for it (ea
 order stream opens with a snapshot). Baseline: the same number of direct
 ``KiwoomClient.buy`` calls with the same keys against the same simulator. The
 platform's and the simulator's CPU per measured order are printed too: on a
-shared machine they drift far less than latencies do.
+shared machine they drift far less than latencies do; ``machine_loop_ms`` (a fixed
+pure-Python loop, timed just before each run) tells how fast the machine was.
 
     python -m bench.orders [--quick]
 """
@@ -34,7 +35,14 @@ from typing import Any
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench._harness import child_pid, cpu_seconds, platform_process, report, simulator_process
+from bench._harness import (
+    child_pid,
+    cpu_seconds,
+    platform_process,
+    python_loop_ms,
+    report,
+    simulator_process,
+)
 from quantum.kiwoom.client import KiwoomClient
 from quantum.kiwoom.orders import OrderType
 from quantum.kiwoom.settings import KiwoomSettings
@@ -323,6 +331,7 @@ async def measure(base: str, sim_url: str, users: int, each: int, suffix: str) -
 
 
 def run_on(database_url: str | None, suffix: str, users: int, each: int) -> None:
+    report(f"machine_loop_ms_{suffix}", python_loop_ms(), "ms")
     config = {"clock": "fixed", "start": SESSION_START, "rate_limit": {"per_second": 100000}}
     with (
         tempfile.TemporaryDirectory() as folder,
