@@ -98,10 +98,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def python_loop_ms(iterations: int = 5_000_000) -> float:
+def python_loop_ms(iterations: int = 10_000_000) -> float:
     """How long a fixed pure-Python loop takes here now: a yardstick for figures taken
-    on a shared machine whose speed drifts (the same loop of 10 million additions
-    took 272 to 722 ms from one run to the next on this project's 2-core machine)."""
+    on a shared machine whose speed drifts (this loop took 272 to 722 ms from one run
+    to the next on this project's 2-core machine)."""
     started = time.perf_counter()
     total = 0
     for number in range(iterations):
