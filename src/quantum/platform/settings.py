@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from quantum.platform.db.units import CHANGE_CONNECTIONS
 from quantum.simulator.clock import ClockMode
 
 
@@ -44,7 +45,7 @@ class PlatformSettings(BaseSettings):
     db_pool_size: int = Field(default=20, ge=1, validation_alias=_env("QTP_DB_POOL_SIZE"))
     db_max_overflow: int = Field(default=0, ge=0, validation_alias=_env("QTP_DB_MAX_OVERFLOW"))
     db_write_pool_size: int = Field(
-        default=10, ge=1, validation_alias=_env("QTP_DB_WRITE_POOL_SIZE")
+        default=CHANGE_CONNECTIONS, ge=1, validation_alias=_env("QTP_DB_WRITE_POOL_SIZE")
     )
     """PostgreSQL connections per instance: pool + overflow + the order writes' own
     pool (see db/pg_statements.py), times the instances, must stay under the server's
