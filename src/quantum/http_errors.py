@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,40 @@ HTTP_CODES = {
     415: "unsupported_media_type",
     429: "rate_limited",
 }
+
+
+WHEN: dict[int, str] = {
+    400: "Malformed JSON body (`malformed_json`)",
+    401: "Not signed in, the token is not valid (any more), or a wrong password",
+    403: "Not allowed (a role, or a disabled account)",
+    404: "No such resource",
+    409: "Conflicts with the resource's current state",
+    413: "Request body too large",
+    422: "Invalid input: `details` says where (`invalid_input`, or a specific code)",
+    429: "Rate limited: retry after `Retry-After` seconds",
+    500: "Unexpected error (`internal_error`): only the exception's type is named",
+    502: "Kiwoom answered with an error",
+    503: "Kiwoom, or a service the platform needs, is unavailable",
+    504: "Kiwoom did not answer in time",
+}
+"""What each error status means in our APIs (OpenAPI descriptions)."""
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="machine-readable, e.g. `invalid_input`, `unknown_stock`")
+    message: str
+    details: Any = Field(default=None, description="where and what, when there is more to say")
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: ``{"error": {"code", "message", "details"}}``."""
+
+    error: ErrorInfo
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for error ``statuses``, all with the one error body."""
+    return {status: {"model": ErrorBody, "description": WHEN[status]} for status in statuses}
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -79,3 +115,50 @@ def install_common_handlers(app: FastAPI) -> None:
         log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
         log.debug("traceback", exc_info=exc)
         return error_response(500, "internal_error", f"unexpected {type(exc).__name__}")
+
+
+MAX_BODY_BYTES: Final = 64 * 1024
+"""The largest request body our APIs read: theirs are a few hundred bytes, and a
+body is read whole before it is validated."""
+
+
+class BodyTooLarge(StarletteHTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body may be at most {limit} bytes")
+
+
+class BodyLimit:
+    """Request bodies of at most ``max_body_size`` bytes, else the JSON 413: at once
+    when ``Content-Length`` says so (the server reads no more than it declares),
+    else as the chunks come. Not FastAPI's ``max_body_size``: that answers a
+    declared excess in plain text, in place of any JSON the app sent."""
+
+    def __init__(self, app: ASGIApp, max_body_size: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body_size = max_body_size
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_body_size
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if value.isdigit() and int(value) > limit:
+                    await error_response(413, "payload_too_large", BodyTooLarge(limit).detail)(
+                        scope, receive, send
+                    )
+                    return
+                await self.app(scope, receive, send)
+                return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise BodyTooLarge(limit)  # to the handlers: the JSON 413
+            return message
+
+        await self.app(scope, counted, send)

@@ -51,7 +51,9 @@ def test_an_unparsable_request_gets_the_json_error(served: ServedApp) -> None:
 
 
 def test_the_platform_process_answers_it_in_json(tmp_path: Path) -> None:
-    platform = Service("platform", ["run", "--data-dir", str(tmp_path / "data")], {}, tmp_path)
+    args = ["run", "--data-dir", str(tmp_path / "data")]
+    # its own simulator on a free port: 8200 may be a running `make run`'s
+    platform = Service("platform", args, {"QTP_SIMULATOR_PORT": "0"}, tmp_path)
     platform.start()
     try:
         assert_json_bad_request(*raw_http(platform.url, RAW_QUERY))

@@ -35,7 +35,7 @@ from quantum.adapter.schema import (
     Quote,
     TokenInfo,
 )
-from quantum.http_errors import error_body, install_common_handlers
+from quantum.http_errors import BodyLimit, error_body, install_common_handlers
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,7 @@ def create_adapter_app(broker: Broker, *, hub: Any = None) -> FastAPI:
     app.state.hub = hub
     app.state.realtime_hub = hub
     _install_error_handlers(app)
+    app.add_middleware(BodyLimit)
 
     @app.post("/api/fn_au10001", response_model=TokenInfo, tags=["auth"])
     async def issue_token(

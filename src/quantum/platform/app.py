@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from quantum.http_errors import BodyLimit
 from quantum.platform.api import accounts, admin, auth, health, market, orders, portfolio
 from quantum.platform.core import Platform
 from quantum.platform.errors import install_error_handlers
@@ -55,7 +56,8 @@ def create_platform_app(
     if platform is not None:
         app.state.platform = platform  # also without a lifespan (ASGI test transports)
     install_error_handlers(app)
-    install_metrics_middleware(app)
+    app.add_middleware(BodyLimit)
+    install_metrics_middleware(app)  # outside: the 413s are counted too
     # matched in this order, route by route: the trading routes first (FastAPI's
     # matching of POST /api/v1/orders behind the others was a quarter of its cost)
     for router in (

@@ -10,6 +10,8 @@ import pytest
 from tests.integration.adapter.conftest import CODE, RunningAdapter, sim_requests
 from tests.integration.simulator.conftest import RunningSimulator
 
+from quantum.http_errors import MAX_BODY_BYTES
+
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
@@ -117,6 +119,13 @@ BAD_REQUESTS: list[tuple[str, str, dict[str, Any], int, str]] = [
         "malformed_json",
     ),
     ("POST", "/api/orders", {"json": {"stock_code": CODE, "side": "BUY"}}, 422, "invalid_input"),
+    (
+        "POST",
+        "/api/orders",
+        {"content": b" " * (MAX_BODY_BYTES + 1), "headers": {"content-type": "application/json"}},
+        413,
+        "payload_too_large",
+    ),
     (
         "POST",
         "/api/orders",

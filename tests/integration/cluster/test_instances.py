@@ -324,7 +324,7 @@ async def test_three_instances_share_users_tokens_budgets_and_survive_deaths(
     # right final state with its fill counted once.
     assert deployment.sim_state()["requests"]["kt10000"] - kt10000_before == len(placed)
     base = survivors[0].url
-    listed = await http.get(f"{base}/api/v1/orders", params={"limit": 100}, headers=headers)
+    listed = await http.get(f"{base}/api/v1/orders", params={"size": 100}, headers=headers)
     assert listed.status_code == 200, listed.text
     orders = {o["orderId"]: o for o in listed.json()["items"]}
     assert set(orders) == set(placed)

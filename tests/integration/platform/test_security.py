@@ -14,7 +14,7 @@ import httpx
 import jwt
 import pytest
 from sqlalchemy import delete
-from tests.integration.platform.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, Harness
+from tests.integration.platform.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, Harness, error_of
 
 from quantum.platform.db.models import User
 from quantum.platform.security.jwt_tokens import JwtCodec
@@ -100,17 +100,23 @@ async def test_user_cannot_reach_another_users_data(harness: Harness) -> None:
         seen.append(response)
         return response
 
-    # Her own endpoints only ever show her account, whatever ids ride along.
-    for query in ("", f"?userId={bob_id}", f"?kiwoomAccountId={bob_acct}", f"?user_id={bob_id}"):
-        me = await as_alice("GET", f"/api/v1/kiwoom-accounts/me{query}")
-        assert me.status_code == 200, me.text
-        assert me.json()["kiwoomAccountId"] == alice_acct
-        token = await as_alice("GET", f"/api/v1/kiwoom-accounts/me/token{query}")
-        assert token.status_code == 200, token.text
-        assert token.json()["accessToken"] == alice_token["accessToken"]
-        user = await as_alice("GET", f"/api/v1/users/me{query}")
-        assert user.status_code == 200, user.text
-        assert user.json()["userId"] == alice_id
+    # Her own endpoints only ever show her account; ids riding along are refused.
+    me = await as_alice("GET", "/api/v1/kiwoom-accounts/me")
+    assert me.status_code == 200, me.text
+    assert me.json()["kiwoomAccountId"] == alice_acct
+    token = await as_alice("GET", "/api/v1/kiwoom-accounts/me/token")
+    assert token.status_code == 200, token.text
+    assert token.json()["accessToken"] == alice_token["accessToken"]
+    user = await as_alice("GET", "/api/v1/users/me")
+    assert user.status_code == 200, user.text
+    assert user.json()["userId"] == alice_id
+    for query in (f"?userId={bob_id}", f"?kiwoomAccountId={bob_acct}", f"?user_id={bob_id}"):
+        for path in (
+            "/api/v1/kiwoom-accounts/me",
+            "/api/v1/kiwoom-accounts/me/token",
+            "/api/v1/users/me",
+        ):
+            error_of(await as_alice("GET", path + query), 422, "unknown_query_parameter")
 
     # Smuggling Bob's ids into her credentials update is refused, and changes nothing of his.
     smuggled = await as_alice(

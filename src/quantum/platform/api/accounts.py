@@ -7,11 +7,18 @@ from datetime import datetime
 from fastapi import APIRouter
 
 from quantum.platform.api.deps import CurrentUser, PlatformDep
+from quantum.platform.api.responses import CALLS_KIWOOM, SIGNED_IN, WITH_BODY
+from quantum.platform.api.routing import DeclaredQueryRoute
 from quantum.platform.api.schemas import CredentialsRequest, MyAccount, MyToken
 from quantum.platform.core import Platform
 from quantum.platform.services.accounts import NO_ACCOUNT, AccountState
 
-router = APIRouter(prefix="/api/v1/kiwoom-accounts", tags=["kiwoom-accounts"])
+router = APIRouter(
+    route_class=DeclaredQueryRoute,
+    prefix="/api/v1/kiwoom-accounts",
+    tags=["kiwoom-accounts"],
+    responses=SIGNED_IN,
+)
 
 
 def token_expiry(state: AccountState, platform: Platform) -> datetime | None:
@@ -47,7 +54,7 @@ async def my_account(principal: CurrentUser, platform: PlatformDep) -> MyAccount
     return _my_account(await platform.accounts.of_user(principal.user_id), platform)
 
 
-@router.put("/me/credentials", response_model=MyAccount)
+@router.put("/me/credentials", response_model=MyAccount, responses=WITH_BODY | CALLS_KIWOOM)
 async def update_credentials(
     body: CredentialsRequest, principal: CurrentUser, platform: PlatformDep
 ) -> MyAccount:
@@ -59,7 +66,7 @@ async def update_credentials(
     return _my_account(state, platform)
 
 
-@router.get("/me/token", response_model=MyToken)
+@router.get("/me/token", response_model=MyToken, responses=CALLS_KIWOOM)
 async def my_token(principal: CurrentUser, platform: PlatformDep) -> MyToken:
     """The platform's token for the account's app key: issued centrally, once per key."""
     trading = await platform.accounts.trading(principal.user_id)

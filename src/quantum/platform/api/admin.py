@@ -9,12 +9,21 @@ from fastapi import APIRouter, Path, Query
 
 from quantum.platform.api.accounts import token_expiry
 from quantum.platform.api.deps import Admin, PlatformDep
+from quantum.platform.api.responses import (
+    ADMIN_ONLY,
+    CONFLICT,
+    NOT_FOUND,
+    SIGNED_IN,
+    WITH_BODY,
+)
+from quantum.platform.api.routing import DeclaredQueryRoute
 from quantum.platform.api.schemas import (
     AccountOut,
     AssignmentRequest,
     AuditOut,
     CreateAccountRequest,
     CreateUserRequest,
+    Instant,
     Page,
     UpdateAccountRequest,
     UpdateUserRequest,
@@ -28,7 +37,12 @@ from quantum.platform.errors import Forbidden, Unprocessable
 from quantum.platform.services.accounts import AccountState
 from quantum.platform.services.usage_report import UsageFilter
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+router = APIRouter(
+    route_class=DeclaredQueryRoute,
+    prefix="/api/v1/admin",
+    tags=["admin"],
+    responses=SIGNED_IN | ADMIN_ONLY,
+)
 
 PageNo = Annotated[int, Query(ge=0, le=1_000_000, description="0-based page")]
 PageSize = Annotated[int, Query(ge=1, le=500)]
@@ -43,7 +57,7 @@ def _account_out(platform: Platform, state: AccountState) -> AccountOut:
 # -- users -------------------------------------------------------------------------------
 
 
-@router.post("/users", response_model=UserOut, status_code=201)
+@router.post("/users", response_model=UserOut, status_code=201, responses=WITH_BODY | CONFLICT)
 async def create_user(body: CreateUserRequest, admin: Admin, platform: PlatformDep) -> UserOut:
     user = await platform.users.create(
         body.username, body.password.get_secret_value(), body.role, user_id=body.user_id
@@ -59,7 +73,7 @@ async def list_users(
     return Page(items=[UserOut.of(u) for u in users], page=page, size=size, total=total)
 
 
-@router.patch("/users/{userId}", response_model=UserOut)
+@router.patch("/users/{userId}", response_model=UserOut, responses=WITH_BODY | NOT_FOUND)
 async def update_user(
     user_id: Annotated[str, Path(alias="userId")],
     body: UpdateUserRequest,
@@ -78,7 +92,12 @@ async def update_user(
 # -- Kiwoom accounts -----------------------------------------------------------------------
 
 
-@router.post("/kiwoom-accounts", response_model=AccountOut, status_code=201)
+@router.post(
+    "/kiwoom-accounts",
+    response_model=AccountOut,
+    status_code=201,
+    responses=WITH_BODY | CONFLICT,
+)
 async def create_account(
     body: CreateAccountRequest, admin: Admin, platform: PlatformDep
 ) -> AccountOut:
@@ -96,19 +115,27 @@ async def list_accounts(admin: Admin, platform: PlatformDep) -> list[AccountOut]
     return [_account_out(platform, state) for state in await platform.accounts.all()]
 
 
-@router.get("/kiwoom-accounts/{kiwoomAccountId}", response_model=AccountOut)
+@router.get("/kiwoom-accounts/{kiwoomAccountId}", response_model=AccountOut, responses=NOT_FOUND)
 async def get_account(account_id: AccountId, admin: Admin, platform: PlatformDep) -> AccountOut:
     return _account_out(platform, await platform.accounts.get(account_id))
 
 
-@router.patch("/kiwoom-accounts/{kiwoomAccountId}", response_model=AccountOut)
+@router.patch(
+    "/kiwoom-accounts/{kiwoomAccountId}",
+    response_model=AccountOut,
+    responses=WITH_BODY | NOT_FOUND | CONFLICT,
+)
 async def update_account(
     account_id: AccountId, body: UpdateAccountRequest, admin: Admin, platform: PlatformDep
 ) -> AccountOut:
     return _account_out(platform, await platform.accounts.set_active(account_id, body.is_active))
 
 
-@router.put("/kiwoom-accounts/{kiwoomAccountId}/assignment", response_model=AccountOut)
+@router.put(
+    "/kiwoom-accounts/{kiwoomAccountId}/assignment",
+    response_model=AccountOut,
+    responses=WITH_BODY | NOT_FOUND | CONFLICT,
+)
 async def assign_account(
     account_id: AccountId, body: AssignmentRequest, admin: Admin, platform: PlatformDep
 ) -> AccountOut:
@@ -116,14 +143,22 @@ async def assign_account(
     return _account_out(platform, state)
 
 
-@router.delete("/kiwoom-accounts/{kiwoomAccountId}/assignment", response_model=AccountOut)
+@router.delete(
+    "/kiwoom-accounts/{kiwoomAccountId}/assignment",
+    response_model=AccountOut,
+    responses=NOT_FOUND | CONFLICT,
+)
 async def unassign_account(
     account_id: AccountId, admin: Admin, platform: PlatformDep
 ) -> AccountOut:
     return _account_out(platform, await platform.accounts.unassign(account_id, actor=admin.user_id))
 
 
-@router.get("/kiwoom-accounts/{kiwoomAccountId}/assignment-history", response_model=list[AuditOut])
+@router.get(
+    "/kiwoom-accounts/{kiwoomAccountId}/assignment-history",
+    response_model=list[AuditOut],
+    responses=NOT_FOUND,
+)
 async def assignment_history(
     account_id: AccountId, admin: Admin, platform: PlatformDep
 ) -> list[AuditOut]:
@@ -135,9 +170,6 @@ async def assignment_history(
 
 
 def _window(since: datetime | None, until: datetime | None, days: int) -> tuple[datetime, datetime]:
-    for name, value in (("from", since), ("to", until)):
-        if value is not None and value.tzinfo is None:
-            raise Unprocessable(f"{name}: give a time zone offset (e.g. 2026-11-25T00:00:00Z)")
     end = until or datetime.now(UTC)
     start = since or end - timedelta(days=days)
     if start >= end:
@@ -152,8 +184,8 @@ async def usage_log(
     user_id: Annotated[str | None, Query(alias="userId", max_length=64)] = None,
     api_id: Annotated[str | None, Query(alias="apiId", max_length=16)] = None,
     success: bool | None = None,
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    since: Annotated[Instant | None, Query(alias="from")] = None,
+    until: Annotated[Instant | None, Query(alias="to")] = None,
     page: PageNo = 0,
     size: PageSize = 50,
 ) -> Page[UsageLogEntry]:
@@ -170,8 +202,8 @@ async def usage_summary(
     admin: Admin,
     platform: PlatformDep,
     user_id: Annotated[str | None, Query(alias="userId", max_length=64)] = None,
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    since: Annotated[Instant | None, Query(alias="from")] = None,
+    until: Annotated[Instant | None, Query(alias="to")] = None,
 ) -> UsageSummary:
     """Per UTC day and api-id: calls, success rate, average and p95 latency, errors."""
     start, end = _window(since, until, days=7)

@@ -8,8 +8,12 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from quantum.platform.api.deps import PlatformDep
+from quantum.platform.api.responses import OPEN, Responses
+from quantum.platform.api.routing import DeclaredQueryRoute
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=DeclaredQueryRoute, tags=["health"])
+
+DOWN: Responses = OPEN | {503: {"description": "A component is DOWN (the same body, naming it)"}}
 
 
 async def _health(platform: PlatformDep) -> JSONResponse:
@@ -38,11 +42,11 @@ async def _health(platform: PlatformDep) -> JSONResponse:
     return JSONResponse(body, status_code=200 if up else 503)
 
 
-@router.get("/health")
+@router.get("/health", responses=DOWN)
 async def health(platform: PlatformDep) -> JSONResponse:
     return await _health(platform)
 
 
-@router.get("/actuator/health")
+@router.get("/actuator/health", responses=DOWN)
 async def actuator_health(platform: PlatformDep) -> JSONResponse:
     return await _health(platform)

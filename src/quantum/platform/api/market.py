@@ -15,6 +15,8 @@ from fastapi import APIRouter, Query
 from quantum.adapter.schema import Listing, OrderBook, Period
 from quantum.kiwoom.wire import KST
 from quantum.platform.api.deps import Trader
+from quantum.platform.api.responses import CALLS_KIWOOM, SIGNED_IN
+from quantum.platform.api.routing import DeclaredQueryRoute
 from quantum.platform.api.schemas import Camel
 from quantum.platform.errors import Unprocessable
 from quantum.platform.market.service import (
@@ -25,7 +27,12 @@ from quantum.platform.market.service import (
     StockQuote,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["market"])
+router = APIRouter(
+    route_class=DeclaredQueryRoute,
+    prefix="/api/v1",
+    tags=["market"],
+    responses=SIGNED_IN | CALLS_KIWOOM,
+)
 
 
 # -- bodies ------------------------------------------------------------------------------

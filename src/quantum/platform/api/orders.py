@@ -9,7 +9,9 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import Field, StrictInt
 
 from quantum.platform.api.deps import CurrentUser, PlatformDep, Trader
-from quantum.platform.api.schemas import Camel, Input, Page
+from quantum.platform.api.responses import CALLS_KIWOOM, NOT_FOUND, SIGNED_IN, WITH_BODY
+from quantum.platform.api.routing import DeclaredQueryRoute
+from quantum.platform.api.schemas import Camel, Input, Instant, Page
 from quantum.platform.errors import Unprocessable
 from quantum.platform.trading.order_types import OrderSide
 from quantum.platform.trading.projection import OrderEvent, OrderView
@@ -17,7 +19,9 @@ from quantum.platform.trading.service import NewOrder
 from quantum.platform.trading.states import OrderState
 from quantum.platform.trading.store import OrderQuery
 
-router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
+router = APIRouter(
+    route_class=DeclaredQueryRoute, prefix="/api/v1/orders", tags=["orders"], responses=SIGNED_IN
+)
 
 STOCK_CODE = r"^[0-9A-Z]{6}$"
 OrderId = Annotated[str, Path(alias="orderId", pattern=r"^ORD[0-9a-f]{21}$")]
@@ -118,7 +122,9 @@ def _answer(view: OrderView, status_code: int = 200) -> Response:
     responses={
         200: {"model": OrderOut, "description": "The first order of this idempotency key"},
         202: {"model": OrderOut, "description": "Sent; Kiwoom's answer was lost (OUTCOME_UNKNOWN)"},
-    },
+    }
+    | WITH_BODY
+    | CALLS_KIWOOM,
 )
 async def submit_order(
     body: OrderIn,
@@ -157,8 +163,8 @@ async def list_orders(
     state: Annotated[list[OrderState] | None, Query()] = None,
     stock_code: Annotated[str | None, Query(alias="stockCode", pattern=STOCK_CODE)] = None,
     side: Annotated[OrderSide | None, Query(alias="orderSide")] = None,
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    since: Annotated[Instant | None, Query(alias="from")] = None,
+    until: Annotated[Instant | None, Query(alias="to")] = None,
     page: Annotated[int, Query(ge=0, le=100_000)] = 0,
     size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[OrderOut]:
@@ -175,7 +181,7 @@ async def list_orders(
     return Page(items=[OrderOut.of(v) for v in views], page=page, size=size, total=total)
 
 
-@router.get("/{orderId}", response_model=OrderDetail)
+@router.get("/{orderId}", response_model=OrderDetail, responses=NOT_FOUND)
 async def get_order(
     order_id: OrderId, principal: CurrentUser, platform: PlatformDep
 ) -> OrderDetail:
@@ -185,14 +191,14 @@ async def get_order(
     )
 
 
-@router.delete("/{orderId}", response_model=OrderOut)
+@router.delete("/{orderId}", response_model=OrderOut, responses=CALLS_KIWOOM)
 async def cancel_order(order_id: OrderId, trader: Trader) -> Response:
     """The guide's cancel: the whole remainder."""
     orders = trader.platform.orders
     return _answer(await orders.cancel(trader.user_id, trader.trading, order_id))
 
 
-@router.patch("/{orderId}", response_model=OrderOut)
+@router.patch("/{orderId}", response_model=OrderOut, responses=WITH_BODY | CALLS_KIWOOM)
 async def modify_order(order_id: OrderId, body: OrderChange, trader: Trader) -> Response:
     """``{"price"}`` re-prices the remainder; ``{"quantity"}`` lowers what remains."""
     view = await trader.platform.orders.modify(

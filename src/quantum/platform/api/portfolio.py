@@ -9,10 +9,17 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
 from quantum.platform.api.deps import PlatformDep, Trader
+from quantum.platform.api.responses import CALLS_KIWOOM, SIGNED_IN
+from quantum.platform.api.routing import DeclaredQueryRoute
 from quantum.platform.api.schemas import Camel
 from quantum.platform.trading.portfolio import Portfolio, PortfolioService, Position
 
-router = APIRouter(prefix="/api/v1/portfolio", tags=["portfolio"])
+router = APIRouter(
+    route_class=DeclaredQueryRoute,
+    prefix="/api/v1/portfolio",
+    tags=["portfolio"],
+    responses=SIGNED_IN | CALLS_KIWOOM,
+)
 
 RATE = "a decimal fraction rounded to 4 places (0.0123 is 1.23%)"
 

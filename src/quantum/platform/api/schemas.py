@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Generic, TypeVar
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StrictBool
 from pydantic.alias_generators import to_camel
 
 from quantum.platform.services.accounts import AccountEnvironment, AccountState, AuditEntry
@@ -20,6 +20,31 @@ class Camel(BaseModel):
 
 class Input(Camel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+def _rfc3339(value: Any) -> Any:
+    """A date-time with its offset, as the schema's ``format: date-time`` says:
+    pydantic alone would read ``0.5`` as Unix seconds and ``2026-11-25`` as a
+    naive midnight, which compares with no stored time."""
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            try:
+                return moment.astimezone(UTC)
+            except OverflowError:
+                raise ValueError("out of range") from None
+        raise ValueError(
+            "give a date-time with a time zone offset, e.g. 2026-11-25T00:00:00Z "
+            "(in a URL, + as %2B)"
+        )
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_rfc3339)]
+"""A query's point in time (RFC 3339: date, time and offset)."""
 
 
 # -- auth --------------------------------------------------------------------------------
@@ -79,7 +104,7 @@ class CreateUserRequest(Input):
 
 
 class UpdateUserRequest(Input):
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
     role: Role | None = None
     password: SecretStr | None = Field(default=None, min_length=1, max_length=256)
 
@@ -91,7 +116,7 @@ class CreateAccountRequest(Input):
 
 
 class UpdateAccountRequest(Input):
-    is_active: bool
+    is_active: StrictBool
 
 
 class AssignmentRequest(Input):
