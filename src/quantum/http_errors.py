@@ -32,7 +32,7 @@ HTTP_CODES = {
 
 WHEN: dict[int, str] = {
     400: "Malformed JSON body (`malformed_json`)",
-    401: "Not signed in, the token is not valid (any more), or a wrong password",
+    401: "Not authenticated: no valid token or key (signing in: a wrong password)",
     403: "Not allowed (a role, or a disabled account)",
     404: "No such resource",
     409: "Conflicts with the resource's current state",

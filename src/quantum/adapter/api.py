@@ -35,12 +35,18 @@ from quantum.adapter.schema import (
     Quote,
     TokenInfo,
 )
-from quantum.http_errors import BodyLimit, error_body, install_common_handlers
+from quantum.http_errors import BodyLimit, error_body, error_responses, install_common_handlers
 
 log = logging.getLogger(__name__)
 
 STOCK_CODE_PATTERN = r"^[0-9A-Z]{6}$"
 ORDER_NO_PATTERN = r"^\d{1,10}$"
+
+KIWOOM_CALL = error_responses(401, 404, 409, 422, 429, 500, 502, 503, 504)
+"""What a route that calls Kiwoom may answer besides its result: an incomplete or
+refused key 401, an unknown stock or order 404, an order Kiwoom refused 409, bad
+input 422, and Kiwoom's own limits and failures."""
+WITH_BODY = KIWOOM_CALL | error_responses(400, 413)
 
 StockCode = Annotated[str, Path(pattern=STOCK_CODE_PATTERN, description="6 characters")]
 OrderNo = Annotated[str, Path(pattern=ORDER_NO_PATTERN, description="Kiwoom order number")]
@@ -135,7 +141,7 @@ def create_adapter_app(broker: Broker, *, hub: Any = None) -> FastAPI:
     _install_error_handlers(app)
     app.add_middleware(BodyLimit)
 
-    @app.post("/api/fn_au10001", response_model=TokenInfo, tags=["auth"])
+    @app.post("/api/fn_au10001", response_model=TokenInfo, tags=["auth"], responses=WITH_BODY)
     async def issue_token(
         credentials: Creds, body: Annotated[TokenRequest | None, Body()] = None
     ) -> TokenInfo:
@@ -151,22 +157,34 @@ def create_adapter_app(broker: Broker, *, hub: Any = None) -> FastAPI:
             return await broker.verify_credentials(credentials)
         return await broker.token(credentials)
 
-    @app.get("/api/stocks/{stock_code}", response_model=Quote, tags=["market"])
+    @app.get(
+        "/api/stocks/{stock_code}", response_model=Quote, tags=["market"], responses=KIWOOM_CALL
+    )
     async def quote(stock_code: StockCode, credentials: Creds) -> Quote:
         return await broker.quote(stock_code, credentials)
 
-    @app.get("/api/stocks/{stock_code}/orderbook", response_model=OrderBook, tags=["market"])
+    @app.get(
+        "/api/stocks/{stock_code}/orderbook",
+        response_model=OrderBook,
+        tags=["market"],
+        responses=KIWOOM_CALL,
+    )
     async def order_book(stock_code: StockCode, credentials: Creds) -> OrderBook:
         return await broker.order_book(stock_code, credentials)
 
-    @app.get("/api/stocks", response_model=list[Listing], tags=["market"])
+    @app.get("/api/stocks", response_model=list[Listing], tags=["market"], responses=KIWOOM_CALL)
     async def listings(
         credentials: Creds,
         market: Annotated[str, Query(pattern="^(KOSPI|KOSDAQ)$")] = "KOSPI",
     ) -> list[Listing]:
         return await broker.listings(market, credentials)
 
-    @app.get("/api/chart/{stock_code}/{period}", response_model=Chart, tags=["market"])
+    @app.get(
+        "/api/chart/{stock_code}/{period}",
+        response_model=Chart,
+        tags=["market"],
+        responses=KIWOOM_CALL,
+    )
     async def chart(
         stock_code: StockCode,
         period: Annotated[str, Path(description="D, W, M, Y or minutes: 1, 5, 10, 30, 60")],
@@ -178,35 +196,50 @@ def create_adapter_app(broker: Broker, *, hub: Any = None) -> FastAPI:
             stock_code, parse_period(period), count=count, until=until, credentials=credentials
         )
 
-    @app.post("/api/orders", response_model=OrderAck, tags=["orders"])
+    @app.post("/api/orders", response_model=OrderAck, tags=["orders"], responses=WITH_BODY)
     async def place_order(order: OrderRequest, credentials: Creds) -> OrderAck:
         return await broker.place_order(order, credentials)
 
-    @app.patch("/api/orders/{order_no}", response_model=OrderAck, tags=["orders"])
+    @app.patch(
+        "/api/orders/{order_no}", response_model=OrderAck, tags=["orders"], responses=WITH_BODY
+    )
     async def modify_order(
         order_no: OrderNo, change: ModifyRequest, credentials: Creds
     ) -> OrderAck:
         return await broker.modify_order(order_no, change, credentials)
 
-    @app.delete("/api/orders/{order_no}", response_model=OrderAck, tags=["orders"])
+    @app.delete(
+        "/api/orders/{order_no}", response_model=OrderAck, tags=["orders"], responses=WITH_BODY
+    )
     async def cancel_order(
         order_no: OrderNo, cancel: CancelRequest, credentials: Creds
     ) -> OrderAck:
         return await broker.cancel_order(order_no, cancel, credentials)
 
-    @app.get("/api/orders/open", response_model=list[BrokerOrder], tags=["orders"])
+    @app.get(
+        "/api/orders/open", response_model=list[BrokerOrder], tags=["orders"], responses=KIWOOM_CALL
+    )
     async def open_orders(credentials: Creds) -> list[BrokerOrder]:
         return await broker.open_orders(credentials)
 
-    @app.get("/api/orders/fills", response_model=list[BrokerOrder], tags=["orders"])
+    @app.get(
+        "/api/orders/fills",
+        response_model=list[BrokerOrder],
+        tags=["orders"],
+        responses=KIWOOM_CALL,
+    )
     async def fills(credentials: Creds) -> list[BrokerOrder]:
         return await broker.fills(credentials)
 
-    @app.get("/api/account/deposit", response_model=Deposit, tags=["account"])
+    @app.get(
+        "/api/account/deposit", response_model=Deposit, tags=["account"], responses=KIWOOM_CALL
+    )
     async def deposit(credentials: Creds) -> Deposit:
         return await broker.deposit(credentials)
 
-    @app.get("/api/account/balance", response_model=Balance, tags=["account"])
+    @app.get(
+        "/api/account/balance", response_model=Balance, tags=["account"], responses=KIWOOM_CALL
+    )
     async def balance(credentials: Creds) -> Balance:
         return await broker.balance(credentials)
 

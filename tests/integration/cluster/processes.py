@@ -9,13 +9,24 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 from tests.integration.serving import free_port
 
+from quantum.platform.demo import demo_start
+
 CLEARED = ("DATABASE_URL", "REDIS_URL", "KIWOOM_ADAPTER_URL", "QTP_SIMULATOR_URL", "QTP_SIMULATOR")
 """Variables of the caller's shell that would change what the services do."""
+
+
+def market_time() -> str:
+    """A time the market is open at, close enough to the wall clock that an adapter
+    (which keeps wall-clock time) finds the simulator's tokens valid."""
+    now = datetime.now(UTC)
+    start = demo_start(now)
+    return (now if start is None else start + timedelta(hours=1)).isoformat()
 
 
 @dataclass

@@ -12,7 +12,6 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import aiohttp
 import httpx
 import pytest
 import redis.asyncio as redis
-from tests.integration.cluster.processes import Service
+from tests.integration.cluster.processes import Service, market_time
 from tests.integration.platform.databases import postgres_database
 from tests.integration.platform.test_realtime_ws import Peer, session
 from tests.integration.serving import raw_http
@@ -31,8 +30,6 @@ from tests.integration.simulator.conftest import (  # noqa: F401  (fixtures)
 )
 from tests.integration.test_http_protocol import RAW_QUERY, assert_json_bad_request
 from tests.redis_server import REDIS_URL
-
-from quantum.platform.demo import demo_start
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -56,14 +53,6 @@ class Deployment:
     def sim_state(self) -> dict[str, Any]:
         state: dict[str, Any] = self.sim.client.get("/_sim/state").json()
         return state
-
-
-def market_time() -> str:
-    """A time the market is open at, close enough to the wall clock that the
-    adapter (which keeps wall-clock time) finds the simulator's tokens valid."""
-    now = datetime.now(UTC)
-    start = demo_start(now)
-    return (now if start is None else start + timedelta(hours=1)).isoformat()
 
 
 @pytest.fixture

@@ -18,9 +18,8 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis import GenerationMode, checks
-from schemathesis.core.parameters import ParameterLocation
 from tests.integration.cluster.processes import Service
+from tests.integration.contract import call_and_check
 from tests.integration.platform.databases import database
 
 from quantum.platform.app import create_platform_app
@@ -28,19 +27,6 @@ from quantum.platform.app import create_platform_app
 ADMIN = ("contract-admin", "contract-admin-password")
 TRADER = ("demo", "demo-trader-1")  # --demo's trader, whose account has an app key
 WEB_OPENAPI = Path(__file__).parents[3] / "web" / "openapi.json"
-
-CHECKS = [
-    checks.not_a_server_error,
-    checks.status_code_conformance,
-    checks.content_type_conformance,
-    checks.response_headers_conformance,
-    checks.response_schema_conformance,
-    checks.negative_data_rejection,
-    checks.ignored_auth,
-]
-BROKER_STATUSES = {502, 503, 504}
-"""Kiwoom's failures, relayed as documented errors: not the platform's own 5xx.
-(The simulator answers every call here, so none is expected.)"""
 
 
 @dataclass(frozen=True)
@@ -98,14 +84,7 @@ def test_every_operation_keeps_to_the_document(case: Any, running: Running) -> N
     # the admin has no Kiwoom account: storing an app key is refused after the
     # checks of its body, and the trader's key, which the other operations use, stays
     admin = case.path.startswith("/api/v1/admin") or case.path.endswith("/me/credentials")
-    headers = dict(running.admin if admin else running.trader)
-    header_info = case.meta.components.get(ParameterLocation.HEADER) if case.meta else None
-    if header_info is not None and header_info.mode is GenerationMode.NEGATIVE:
-        headers = {}  # the case's own headers are the invalid input: no token added
-    response = case.call(base_url=running.url, headers=headers)
-    if response.status_code in BROKER_STATUSES:
-        pytest.fail(f"{case.method} {case.path}: the broker failed: {response.text[:300]}")
-    case.validate_response(response, checks=CHECKS)
+    call_and_check(case, running.url, running.admin if admin else running.trader)
 
 
 def test_the_dashboards_copy_of_the_document_is_current() -> None:

@@ -95,3 +95,29 @@ async def test_booleans_must_be_booleans(harness: Harness) -> None:
         else:
             error_of(patched, 422, "invalid_input")
     assert (await harness.login(user["username"], USER_PASSWORD))["Authorization"]
+
+
+async def test_text_with_a_nul_character_is_refused_on_both_databases(harness: Harness) -> None:
+    """PostgreSQL's text cannot hold it (a 500 there); SQLite's can: refused alike."""
+    _, headers = await harness.trader()
+    admin = await harness.admin()
+    body = {"stockCode": "005930", "orderType": "MARKET", "orderSide": "BUY", "quantity": 1}
+    placed = await harness.client.post(
+        ORDERS, json={**body, "clientOrderId": "a\x00b"}, headers=headers
+    )
+    error_of(placed, 422, "invalid_input")
+    assert (await harness.client.get(ORDERS, headers=headers)).json()["total"] == 0
+    for answer in (
+        await harness.client.get("/api/v1/admin/kiwoom/logs?userId=a%00b", headers=admin),
+        await harness.client.get("/api/v1/admin/kiwoom/usage?userId=a%00b", headers=admin),
+        await harness.client.patch(
+            "/api/v1/admin/users/a%00b", json={"isActive": True}, headers=admin
+        ),
+        await harness.client.get("/api/v1/admin/kiwoom-accounts/a%00b", headers=admin),
+        await harness.client.post(
+            "/api/v1/admin/users",
+            json={"username": "nul\x00user", "password": "x" * 12},
+            headers=admin,
+        ),
+    ):
+        error_of(answer, 422, "invalid_input")

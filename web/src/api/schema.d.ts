@@ -1247,7 +1247,7 @@ export interface operations {
                     "application/json": components["schemas"]["AccountOut"][];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1316,7 +1316,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1392,7 +1392,7 @@ export interface operations {
                     "application/json": components["schemas"]["AccountOut"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1472,7 +1472,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1570,7 +1570,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1655,7 +1655,7 @@ export interface operations {
                     "application/json": components["schemas"]["AccountOut"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1731,7 +1731,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuditOut"][];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1805,7 +1805,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_UsageLogEntry_"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1865,7 +1865,7 @@ export interface operations {
                     "application/json": components["schemas"]["UsageSummary"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1925,7 +1925,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_UserOut_"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1994,7 +1994,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2083,7 +2083,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2170,7 +2170,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2306,7 +2306,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2372,7 +2372,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChartOut"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2482,7 +2482,7 @@ export interface operations {
                     "application/json": components["schemas"]["MyAccount"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2542,7 +2542,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2661,7 +2661,7 @@ export interface operations {
                     "application/json": components["schemas"]["MyToken"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2779,7 +2779,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_OrderOut_"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2859,7 +2859,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2980,7 +2980,7 @@ export interface operations {
                     "application/json": components["schemas"]["OrderDetail"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3038,7 +3038,7 @@ export interface operations {
                     "application/json": components["schemas"]["OrderOut"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3163,7 +3163,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3282,7 +3282,7 @@ export interface operations {
                     "application/json": components["schemas"]["PortfolioOut"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3395,7 +3395,7 @@ export interface operations {
                     "application/json": components["schemas"]["QuotesOut"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3511,7 +3511,7 @@ export interface operations {
                     "application/json": components["schemas"]["SearchOut"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3623,7 +3623,7 @@ export interface operations {
                     "application/json": components["schemas"]["StockOut"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3735,7 +3735,7 @@ export interface operations {
                     "application/json": components["schemas"]["OrderBookOut"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3845,7 +3845,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
-            /** @description Not signed in, the token is not valid (any more), or a wrong password */
+            /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
                     [name: string]: unknown;

@@ -25,6 +25,7 @@ from quantum.platform.api.schemas import (
     CreateUserRequest,
     Instant,
     Page,
+    Text,
     UpdateAccountRequest,
     UpdateUserRequest,
     UsageLogEntry,
@@ -47,7 +48,7 @@ router = APIRouter(
 PageNo = Annotated[int, Query(ge=0, le=1_000_000, description="0-based page")]
 PageSize = Annotated[int, Query(ge=1, le=500)]
 MAX_USAGE_DAYS = 92
-AccountId = Annotated[str, Path(alias="kiwoomAccountId", max_length=64)]
+AccountId = Annotated[Text, Path(alias="kiwoomAccountId", max_length=64)]
 
 
 def _account_out(platform: Platform, state: AccountState) -> AccountOut:
@@ -75,7 +76,7 @@ async def list_users(
 
 @router.patch("/users/{userId}", response_model=UserOut, responses=WITH_BODY | NOT_FOUND)
 async def update_user(
-    user_id: Annotated[str, Path(alias="userId")],
+    user_id: Annotated[Text, Path(alias="userId", max_length=64)],
     body: UpdateUserRequest,
     admin: Admin,
     platform: PlatformDep,
@@ -181,8 +182,8 @@ def _window(since: datetime | None, until: datetime | None, days: int) -> tuple[
 async def usage_log(
     admin: Admin,
     platform: PlatformDep,
-    user_id: Annotated[str | None, Query(alias="userId", max_length=64)] = None,
-    api_id: Annotated[str | None, Query(alias="apiId", max_length=16)] = None,
+    user_id: Annotated[Text | None, Query(alias="userId", max_length=64)] = None,
+    api_id: Annotated[Text | None, Query(alias="apiId", max_length=16)] = None,
     success: bool | None = None,
     since: Annotated[Instant | None, Query(alias="from")] = None,
     until: Annotated[Instant | None, Query(alias="to")] = None,
@@ -201,7 +202,7 @@ async def usage_log(
 async def usage_summary(
     admin: Admin,
     platform: PlatformDep,
-    user_id: Annotated[str | None, Query(alias="userId", max_length=64)] = None,
+    user_id: Annotated[Text | None, Query(alias="userId", max_length=64)] = None,
     since: Annotated[Instant | None, Query(alias="from")] = None,
     until: Annotated[Instant | None, Query(alias="to")] = None,
 ) -> UsageSummary:

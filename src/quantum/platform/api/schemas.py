@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StrictBool
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StrictBool,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from quantum.platform.services.accounts import AccountEnvironment, AccountState, AuditEntry
@@ -18,8 +27,32 @@ class Camel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
+def _storable(value: str) -> str:
+    """PostgreSQL's text holds no NUL character (SQLite's does): refused here, on
+    both databases alike, instead of failing in the database (a 500)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_storable)]
+"""A string parameter that reaches the database."""
+
+
 class Input(Camel):
+    """A request body: unknown fields refused, and no string field (secrets too)
+    with a NUL character."""
+
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _storable_strings(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            _storable(value)
+        elif isinstance(value, SecretStr):
+            _storable(value.get_secret_value())
+        return value
 
 
 def _rfc3339(value: Any) -> Any:
