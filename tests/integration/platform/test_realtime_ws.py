@@ -24,7 +24,13 @@ from quantum.platform.app import create_platform_app
 from quantum.platform.bus import order_topic
 from quantum.platform.realtime.outbox import Outbox
 from quantum.platform.realtime.router import realtime_router
-from quantum.platform.realtime.session import RealtimeOptions, RealtimeSession
+from quantum.platform.realtime.session import (
+    MAX_CODES,
+    MAX_MESSAGE_BYTES,
+    RealtimeOptions,
+    RealtimeSession,
+)
+from quantum.platform.server import UVICORN_OPTIONS
 
 CODE = "005930"
 OTHER = "000660"
@@ -38,9 +44,7 @@ async def serve(app: FastAPI) -> AsyncIterator[str]:
     """uvicorn on a free port in this event loop; yields the ``ws://`` URL of the endpoint."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, ws="websockets-sansio", log_level="warning"
-        )
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **UVICORN_OPTIONS)
     )
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(10):
@@ -219,6 +223,20 @@ async def test_rejected_authentication_closes_with_1008(harness: Harness, url: s
     for first in (subscribe_first, '{"type":"PING"}', "garbage", '{"type":"AUTH"}'):
         error, code, _ = await rejected(url, first)
         assert (error["code"], code) == ("bad_message", 1008), first
+
+
+async def test_an_oversized_message_closes_with_1009(harness: Harness, url: str) -> None:
+    _user, headers = await harness.trader()
+    async with session(url, headers) as peer:
+        await peer.ws.send("x" * (MAX_MESSAGE_BYTES + 1))
+        await peer.closed_event()
+        assert peer.ws.close_code == 1009  # message too big
+    async with session(url, headers) as peer:  # the server itself goes on
+        codes = [f"{n:06d}" for n in range(MAX_CODES)]
+        mark = len(peer.received)
+        await peer.send(type="SUBSCRIBE", stockCodes=codes)  # the largest message it takes
+        await peer.settle(0.5)
+        assert len(peer.received) > mark and not peer.closed, peer.received[mark:]
 
 
 async def test_auth_timeout(harness: Harness) -> None:
