@@ -24,6 +24,19 @@ router = APIRouter(
 )
 
 STOCK_CODE = r"^[0-9A-Z]{6}$"
+ORDER_LINKS: dict[str, Any] = {
+    name: {
+        "operationId": f"{operation}_api_v1_orders__orderId__{method}",
+        "parameters": {"orderId": "$response.body#/orderId"},
+    }
+    for name, operation, method in (
+        ("GetOrder", "get_order", "get"),
+        ("CancelOrder", "cancel_order", "delete"),
+        ("ModifyOrder", "modify_order", "patch"),
+    )
+}
+"""What a placed order leads to (OpenAPI links: clients and schemathesis' stateful
+tests follow them); the operation ids are FastAPI's, of the routes below."""
 OrderId = Annotated[str, Path(alias="orderId", pattern=r"^ORD[0-9a-f]{21}$")]
 
 
@@ -120,8 +133,17 @@ def _answer(view: OrderView, status_code: int = 200) -> Response:
     response_model=OrderOut,
     status_code=201,
     responses={
-        200: {"model": OrderOut, "description": "The first order of this idempotency key"},
-        202: {"model": OrderOut, "description": "Sent; Kiwoom's answer was lost (OUTCOME_UNKNOWN)"},
+        201: {"links": ORDER_LINKS},
+        200: {
+            "model": OrderOut,
+            "description": "The first order of this idempotency key",
+            "links": ORDER_LINKS,
+        },
+        202: {
+            "model": OrderOut,
+            "description": "Sent; Kiwoom's answer was lost (OUTCOME_UNKNOWN)",
+            "links": ORDER_LINKS,
+        },
     }
     | WITH_BODY
     | CALLS_KIWOOM,
