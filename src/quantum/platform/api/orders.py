@@ -9,7 +9,13 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import Field, StrictInt
 
 from quantum.platform.api.deps import CurrentUser, PlatformDep, Trader
-from quantum.platform.api.responses import CALLS_KIWOOM, NOT_FOUND, SIGNED_IN, WITH_BODY
+from quantum.platform.api.responses import (
+    CALLS_KIWOOM,
+    NOT_FOUND,
+    SIGNED_IN,
+    WITH_BODY,
+    Responses,
+)
 from quantum.platform.api.routing import DeclaredQueryRoute
 from quantum.platform.api.schemas import Camel, Input, Instant, Page
 from quantum.platform.errors import Unprocessable
@@ -128,25 +134,26 @@ def _answer(view: OrderView, status_code: int = 200) -> Response:
     )
 
 
+SUBMIT_ANSWERS: Responses = {
+    201: {"links": ORDER_LINKS},
+    200: {
+        "model": OrderOut,
+        "description": "The first order of this idempotency key",
+        "links": ORDER_LINKS,
+    },
+    202: {
+        "model": OrderOut,
+        "description": "Sent; Kiwoom's answer was lost (OUTCOME_UNKNOWN)",
+        "links": ORDER_LINKS,
+    },
+}
+
+
 @router.post(
     "",
     response_model=OrderOut,
     status_code=201,
-    responses={
-        201: {"links": ORDER_LINKS},
-        200: {
-            "model": OrderOut,
-            "description": "The first order of this idempotency key",
-            "links": ORDER_LINKS,
-        },
-        202: {
-            "model": OrderOut,
-            "description": "Sent; Kiwoom's answer was lost (OUTCOME_UNKNOWN)",
-            "links": ORDER_LINKS,
-        },
-    }
-    | WITH_BODY
-    | CALLS_KIWOOM,
+    responses=SUBMIT_ANSWERS | WITH_BODY | CALLS_KIWOOM,
 )
 async def submit_order(
     body: OrderIn,
