@@ -18,15 +18,6 @@ CHECKS = [
     checks.negative_data_rejection,
     checks.ignored_auth,
 ]
-WORKFLOW_CHECKS = [
-    checks.not_a_server_error,
-    checks.status_code_conformance,
-    checks.content_type_conformance,
-    checks.response_schema_conformance,
-    checks.ensure_resource_availability,
-]
-"""For sequences of calls (DELETE cancels an order, which stays readable: not
-schemathesis' use-after-free)."""
 BROKER_STATUSES = {502, 503, 504}
 """Kiwoom's failures, relayed as documented errors: not a service's own 5xx, but not
 expected either (the simulator answers every call)."""

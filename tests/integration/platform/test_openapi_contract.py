@@ -3,8 +3,8 @@ operation called with generated valid and invalid input, on SQLite and on
 PostgreSQL, by a signed-in trader (an admin for the admin routes). No answer may be
 a 5xx of the platform's own; every status must be documented, with the documented
 body and content type; invalid input must be refused; a route behind a token must
-refuse a call without one. Sequences of order calls follow the document's links.
-The committed ``web/openapi.json`` (the dashboard's types) must be this document."""
+refuse a call without one. The committed ``web/openapi.json`` (the dashboard's
+types) must be this document."""
 
 from __future__ import annotations
 
@@ -18,10 +18,8 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from hypothesis.stateful import run_state_machine_as_test
-from schemathesis.config import SchemathesisConfig
 from tests.integration.cluster.processes import Service
-from tests.integration.contract import WORKFLOW_CHECKS, call_and_check
+from tests.integration.contract import call_and_check
 from tests.integration.platform.databases import database
 
 from quantum.platform.app import create_platform_app
@@ -87,65 +85,6 @@ def test_every_operation_keeps_to_the_document(case: Any, running: Running) -> N
     # checks of its body, and the trader's key, which the other operations use, stays
     admin = case.path.startswith("/api/v1/admin") or case.path.endswith("/me/credentials")
     call_and_check(case, running.url, running.admin if admin else running.trader)
-
-
-ORDERS = schemathesis.openapi.from_dict(
-    create_platform_app().openapi(),
-    config=SchemathesisConfig.from_dict({"generation": {"mode": "positive"}}),
-).include(path_regex="^/api/v1/orders")
-"""The order routes, with valid input only: the sequences are the point here."""
-PLACEABLE: dict[str, Any] = {}
-"""A buy the checks let through (set per run): the links lead on only from a placed
-order, and a generated one almost never passes the price checks."""
-
-
-@ORDERS.hook
-def map_body(context: Any, body: Any) -> Any:
-    operation = context.operation
-    if PLACEABLE and operation.method.upper() == "POST" and operation.path == "/api/v1/orders":
-        quantity = body.get("quantity") if isinstance(body, dict) else None
-        if isinstance(quantity, int) and 1 <= quantity <= 5:
-            return {**PLACEABLE, "quantity": quantity}
-        return dict(PLACEABLE)
-    return body
-
-
-def test_order_workflows_keep_to_the_document(running: Running) -> None:
-    """Sequences that follow the document's links: an order placed, then read,
-    modified or cancelled by its id (hypothesis' stateful testing)."""
-    quote = httpx.get(f"{running.url}/api/v1/stocks/005930", headers=running.trader).json()
-    PLACEABLE.update(
-        {
-            "stockCode": "005930",
-            "orderType": "LIMIT",
-            "orderSide": "BUY",
-            "price": quote["lowerLimit"],  # it rests: open to modify and cancel
-        }
-    )
-
-    followed: set[tuple[str, str, int]] = set()
-
-    class Workflow(ORDERS.as_state_machine()):  # type: ignore[misc]
-        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-            return {"base_url": running.url, "headers": running.trader}
-
-        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
-            followed.add((case.method, case.path, response.status_code))
-            case.validate_response(response, checks=WORKFLOW_CHECKS)
-
-    run_state_machine_as_test(
-        Workflow,
-        settings=settings(
-            max_examples=25,
-            stateful_step_count=8,
-            deadline=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-        ),
-    )
-    assert ("POST", "/api/v1/orders", 201) in followed, "no order was placed"
-    by_id = "/api/v1/orders/{orderId}"
-    assert {("GET", by_id, 200), ("DELETE", by_id, 200)} <= followed, "no link was followed"
 
 
 def test_the_dashboards_copy_of_the_document_is_current() -> None:
