@@ -60,7 +60,15 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     adapter = Service(
         "adapter",
         ["adapter"],
-        {"KIWOOM_ENVIRONMENT": "production", "KIWOOM_REST_URL": simulator.url},
+        {
+            "KIWOOM_ENVIRONMENT": "production",
+            "KIWOOM_REST_URL": simulator.url,
+            # whatever a case asks for, nothing but the simulator is reachable: any
+            # other host goes to a closed local port (a 503, which fails the test)
+            "HTTPS_PROXY": "http://127.0.0.1:9",
+            "HTTP_PROXY": "http://127.0.0.1:9",
+            "NO_PROXY": "127.0.0.1,localhost",
+        },
         folder,
     )
     try:
@@ -94,9 +102,13 @@ def on_loopback(case: Any) -> None:
     this adapter serves from the simulator. Nothing leaves the machine."""
     if isinstance(case.body, dict) and str(case.body.get("environment", "mock")).lower() == "mock":
         case.body["environment"] = "production"
-    for name, value in list((case.headers or {}).items()):
-        if name.lower() == "x-kiwoom-environment" and str(value).strip().lower() == "mock":
-            case.headers[name] = "production"
+    headers = case.headers or {}
+    names = {name.lower(): name for name in headers}
+    environment = names.get("x-kiwoom-environment")
+    if environment is not None and str(headers[environment]).strip().lower() == "mock":
+        headers[environment] = "production"
+    elif environment is None and "x-kiwoom-app-key" in names:
+        headers["X-Kiwoom-Environment"] = "production"  # (the default is MOCK)
 
 
 def test_the_served_document_is_the_one_tested(running: Running) -> None:
