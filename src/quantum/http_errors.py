@@ -64,6 +64,11 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorBody, "description": WHEN[status]} for status in statuses}
 
 
+BODY_ERRORS: Final = error_responses(400, 413)
+"""What any route that takes a JSON body may answer besides its own errors: malformed
+JSON (the handlers below) and a body too large (:class:`BodyLimit`)."""
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 

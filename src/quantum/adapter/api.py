@@ -35,7 +35,13 @@ from quantum.adapter.schema import (
     Quote,
     TokenInfo,
 )
-from quantum.http_errors import BodyLimit, error_body, error_responses, install_common_handlers
+from quantum.http_errors import (
+    BODY_ERRORS,
+    BodyLimit,
+    error_body,
+    error_responses,
+    install_common_handlers,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +52,7 @@ KIWOOM_CALL = error_responses(401, 404, 409, 422, 429, 500, 502, 503, 504)
 """What a route that calls Kiwoom may answer besides its result: an incomplete or
 refused key 401, an unknown stock or order 404, an order Kiwoom refused 409, bad
 input 422, and Kiwoom's own limits and failures."""
-WITH_BODY = KIWOOM_CALL | error_responses(400, 413)
+KIWOOM_CALL_WITH_BODY = KIWOOM_CALL | BODY_ERRORS
 
 StockCode = Annotated[str, Path(pattern=STOCK_CODE_PATTERN, description="6 characters")]
 OrderNo = Annotated[str, Path(pattern=ORDER_NO_PATTERN, description="Kiwoom order number")]
@@ -141,7 +147,9 @@ def create_adapter_app(broker: Broker, *, hub: Any = None) -> FastAPI:
     _install_error_handlers(app)
     app.add_middleware(BodyLimit)
 
-    @app.post("/api/fn_au10001", response_model=TokenInfo, tags=["auth"], responses=WITH_BODY)
+    @app.post(
+        "/api/fn_au10001", response_model=TokenInfo, tags=["auth"], responses=KIWOOM_CALL_WITH_BODY
+    )
     async def issue_token(
         credentials: Creds, body: Annotated[TokenRequest | None, Body()] = None
     ) -> TokenInfo:
@@ -196,12 +204,17 @@ def create_adapter_app(broker: Broker, *, hub: Any = None) -> FastAPI:
             stock_code, parse_period(period), count=count, until=until, credentials=credentials
         )
 
-    @app.post("/api/orders", response_model=OrderAck, tags=["orders"], responses=WITH_BODY)
+    @app.post(
+        "/api/orders", response_model=OrderAck, tags=["orders"], responses=KIWOOM_CALL_WITH_BODY
+    )
     async def place_order(order: OrderRequest, credentials: Creds) -> OrderAck:
         return await broker.place_order(order, credentials)
 
     @app.patch(
-        "/api/orders/{order_no}", response_model=OrderAck, tags=["orders"], responses=WITH_BODY
+        "/api/orders/{order_no}",
+        response_model=OrderAck,
+        tags=["orders"],
+        responses=KIWOOM_CALL_WITH_BODY,
     )
     async def modify_order(
         order_no: OrderNo, change: ModifyRequest, credentials: Creds
@@ -209,7 +222,10 @@ def create_adapter_app(broker: Broker, *, hub: Any = None) -> FastAPI:
         return await broker.modify_order(order_no, change, credentials)
 
     @app.delete(
-        "/api/orders/{order_no}", response_model=OrderAck, tags=["orders"], responses=WITH_BODY
+        "/api/orders/{order_no}",
+        response_model=OrderAck,
+        tags=["orders"],
+        responses=KIWOOM_CALL_WITH_BODY,
     )
     async def cancel_order(
         order_no: OrderNo, cancel: CancelRequest, credentials: Creds

@@ -41,8 +41,8 @@ ORDER_LINKS: dict[str, Any] = {
         ("ModifyOrder", "modify_order", "patch"),
     )
 }
-"""What a placed order leads to (OpenAPI links: clients and schemathesis' stateful
-tests follow them); the operation ids are FastAPI's, of the routes below."""
+"""What a placed order leads to (OpenAPI links, for clients and tools that follow
+them); the operation ids are FastAPI's, of the routes below."""
 OrderId = Annotated[str, Path(alias="orderId", pattern=r"^ORD[0-9a-f]{21}$")]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from quantum.http_errors import error_responses
+from quantum.http_errors import BODY_ERRORS, error_responses
 
 Responses = dict[int | str, dict[str, Any]]
 
@@ -13,7 +13,7 @@ SIGNED_IN: Final[Responses] = error_responses(401, 422, 500)
 """Every route behind a bearer token (422 replaces FastAPI's own validation shape)."""
 OPEN: Final[Responses] = error_responses(422, 500)
 """Routes without a token (sign-in)."""
-WITH_BODY: Final[Responses] = error_responses(400, 413)
+WITH_BODY: Final[Responses] = BODY_ERRORS
 """Routes that take a JSON body."""
 ADMIN_ONLY: Final[Responses] = error_responses(403)
 CALLS_KIWOOM: Final[Responses] = error_responses(403, 404, 409, 429, 502, 503, 504)
