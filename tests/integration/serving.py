@@ -41,9 +41,7 @@ def serve_in_thread(
             app,
             host="127.0.0.1",
             port=port,
-            log_level="warning",
-            ws="websockets-sansio",
-            **options,
+            **({"log_level": "warning", "ws": "websockets-sansio"} | options),
         )
     )
     thread = threading.Thread(target=server.run, daemon=True, name=name)

@@ -13,15 +13,14 @@ from quantum.http_protocol import JsonErrorHttpProtocol
 from quantum.platform.app import create_platform_app
 from quantum.platform.core import Platform
 from quantum.platform.demo import ensure_demo
-from quantum.platform.realtime.session import MAX_MESSAGE_BYTES
 from quantum.platform.settings import PlatformSettings
-from quantum.serving import KEEP_ALIVE_SECONDS
+from quantum.serving import KEEP_ALIVE_SECONDS, WS_MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
 
 UVICORN_OPTIONS: Final[dict[str, Any]] = {
     "ws": "websockets-sansio",
-    "ws_max_size": MAX_MESSAGE_BYTES,
+    "ws_max_size": WS_MAX_MESSAGE_BYTES,
     "http": JsonErrorHttpProtocol,
     "access_log": False,
     "timeout_graceful_shutdown": 10,

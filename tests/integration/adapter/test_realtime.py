@@ -22,6 +22,7 @@ from tests.integration.kiwoom.conftest import Harness, settings_for, sim_state
 from tests.integration.serving import serve_in_thread
 from tests.integration.simulator.conftest import RunningSimulator
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from quantum.adapter.broker import Credentials
 from quantum.adapter.realtime import FeedSource, HubSubscription, RealtimeHub, client_source
@@ -35,7 +36,9 @@ from quantum.adapter.schema import (
     TickMessage,
     UnsubscribedMessage,
 )
+from quantum.adapter.server import UVICORN_WS_OPTIONS
 from quantum.kiwoom.client import KiwoomClient
+from quantum.serving import WS_MAX_MESSAGE_BYTES
 
 SESSION_DAY = date(2026, 11, 24)
 
@@ -269,8 +272,8 @@ async def test_slow_subscriber_is_dropped_and_released_without_delaying_others(
 
 
 @contextlib.contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    served = serve_in_thread(app, "adapter")
+def serve(app: FastAPI, **options: Any) -> Iterator[str]:
+    served = serve_in_thread(app, "adapter", **options)
     try:
         yield served.base_url.replace("http://", "ws://") + "/ws/realtime"
     finally:
@@ -375,6 +378,21 @@ async def test_websocket_protocol_end_to_end(
         await asyncio.sleep(0.2)
         assert sim_state(simulator)["ws_items"].get("REG") == 1
     assert bool(direct) == (compression is None)
+
+
+async def test_an_oversized_message_closes_with_1009(simulator: RunningSimulator) -> None:
+    with serve(adapter_app(simulator), **UVICORN_WS_OPTIONS) as url:
+        async with connect(url) as ws:
+            await ws.send("x" * (WS_MAX_MESSAGE_BYTES + 1))
+            with pytest.raises(ConnectionClosed):
+                async with asyncio.timeout(5):
+                    while True:  # a STATUS may come first
+                        await ws.recv()
+            assert ws.close_code == 1009  # message too big
+        async with connect(url) as ws:  # the server goes on; the largest command is taken
+            codes = [f"{n:06d}" for n in range(100)]
+            await ws.send(orjson.dumps({"type": "SUBSCRIBE", "stock_codes": codes}).decode())
+            assert (await _next(ws, "ERROR"))["code"] == "unknown_stock"
 
 
 async def _next_batch(ws: Any, within: float = 5.0) -> list[dict[str, Any]]:

@@ -26,11 +26,11 @@ from quantum.platform.realtime.outbox import Outbox
 from quantum.platform.realtime.router import realtime_router
 from quantum.platform.realtime.session import (
     MAX_CODES,
-    MAX_MESSAGE_BYTES,
     RealtimeOptions,
     RealtimeSession,
 )
 from quantum.platform.server import UVICORN_OPTIONS
+from quantum.serving import WS_MAX_MESSAGE_BYTES
 
 CODE = "005930"
 OTHER = "000660"
@@ -228,7 +228,7 @@ async def test_rejected_authentication_closes_with_1008(harness: Harness, url: s
 async def test_an_oversized_message_closes_with_1009(harness: Harness, url: str) -> None:
     _user, headers = await harness.trader()
     async with session(url, headers) as peer:
-        await peer.ws.send("x" * (MAX_MESSAGE_BYTES + 1))
+        await peer.ws.send("x" * (WS_MAX_MESSAGE_BYTES + 1))
         await peer.closed_event()
         assert peer.ws.close_code == 1009  # message too big
     async with session(url, headers) as peer:  # the server itself goes on

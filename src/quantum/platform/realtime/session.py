@@ -34,7 +34,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Coroutine
-from typing import Any, Final
+from typing import Any
 
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -58,9 +58,6 @@ __all__ = ["POLICY_VIOLATION", "RealtimeOptions", "RealtimeSession"]
 GOING_AWAY = 1001
 STOCK_CODE = re.compile(r"[0-9A-Z]{6}")
 MAX_CODES = 100
-MAX_MESSAGE_BYTES: Final = 64 * 1024
-"""The largest message a client may send (the server closes with 1009 beyond): a
-SUBSCRIBE of MAX_CODES codes is about 1 KB, and uvicorn's default is 16 MiB."""
 AUTH_HELP = 'the first message must be {"type":"AUTH","token":"<access token>"}'
 
 
