@@ -1,5 +1,10 @@
 """How fast the simulator serves: ka10001 requests/s over REST and REAL values/s
-pushed to 100 WebSocket sessions. Run: ``python -m bench.simulator [--quick]``.
+pushed to 100 WebSocket sessions; and, in this process, what its market model
+costs where a request can wait for it (best of several runs, in ms): five years of
+daily history for a stock (a chart's first request), a stock's market caught up
+from the open to 11:00 at one-second steps (the first request of a day started
+late), and 1,300 trading days from the KRX calendar. Run:
+``python -m bench.simulator [--quick]``.
 
 The simulator runs in its own process; this process is the client. Rate limits
 are off and the market steps every 10 ms of simulated time so the realtime side
@@ -10,12 +15,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import time
+from collections.abc import Callable
+from datetime import date, datetime
 
 import aiohttp
 import orjson
 
 from bench._harness import report, simulator_process
+from quantum.krx.sessions import KrxCalendar
+from quantum.simulator.clock import KST, ClockMode, SimClock
+from quantum.simulator.history import daily_history
+from quantum.simulator.listings import load_listings
+from quantum.simulator.market import Market
 
 START = "2026-11-24T09:00:00+09:00"
 """A Tuesday at the open, so no catch-up stepping happens at start."""
@@ -102,11 +115,47 @@ async def realtime_rate(base: str, seconds: float, sockets: int = 100) -> float:
         return received / elapsed
 
 
+def best_ms(work: Callable[[], object], runs: int) -> float:
+    """The fastest of ``runs`` calls: the model's own cost, not the machine's noise."""
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+def model_costs(runs: int) -> None:
+    calendar = KrxCalendar()
+    first_day = date(2026, 11, 24)
+    calendar.is_trading_day(first_day)  # loads the calendar outside the timed part
+    days = calendar.trading_days_before(first_day, 1_250)
+    report(
+        "history_five_years_ms",
+        best_ms(lambda: daily_history(3, "005930", 70_000, days), runs),
+        "ms",
+    )
+    template = next(iter(load_listings().values()))
+    listings = {"005930": dataclasses.replace(template, code="005930", base_price=70_000)}
+
+    def catch_up() -> None:
+        clock = SimClock(mode=ClockMode.FIXED, start=datetime(2026, 11, 24, 11, tzinfo=KST))
+        Market(listings, calendar, clock, 1, step_seconds=1.0).state("005930")
+
+    report("market_catch_up_open_to_11_ms", best_ms(catch_up, runs), "ms")
+    report(
+        "calendar_1300_trading_days_ms",
+        best_ms(lambda: calendar.trading_days_before(first_day, 1_300), runs),
+        "ms",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short run")
     args = parser.parse_args()
     seconds = 3.0 if args.quick else 10.0
+    model_costs(runs=5 if args.quick else 20)
     config = {
         "clock": "real",
         "start": START,

@@ -380,14 +380,18 @@ async def test_websocket_protocol_end_to_end(
     assert bool(direct) == (compression is None)
 
 
+async def _read_until_closed(ws: Any, within: float = 5.0) -> None:
+    async with asyncio.timeout(within):
+        while True:  # a STATUS may come first
+            await ws.recv()
+
+
 async def test_an_oversized_message_closes_with_1009(simulator: RunningSimulator) -> None:
     with serve(adapter_app(simulator), **UVICORN_WS_OPTIONS) as url:
         async with connect(url) as ws:
             await ws.send("x" * (WS_MAX_MESSAGE_BYTES + 1))
             with pytest.raises(ConnectionClosed):
-                async with asyncio.timeout(5):
-                    while True:  # a STATUS may come first
-                        await ws.recv()
+                await _read_until_closed(ws)
             assert ws.close_code == 1009  # message too big
         async with connect(url) as ws:  # the server goes on; the largest command is taken
             codes = [f"{n:06d}" for n in range(100)]

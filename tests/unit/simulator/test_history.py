@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -83,15 +82,6 @@ def test_history_edge_cases() -> None:
     assert only.close == 70_000
     with pytest.raises(ValueError, match="tick"):
         daily_history(1, "005930", 70_001, [FIRST_DAY])
-
-
-def test_five_years_is_fast(days: list[date]) -> None:
-    best = float("inf")
-    for _ in range(5):
-        started = time.perf_counter()
-        daily_history(3, "005930", 70_000, days)
-        best = min(best, time.perf_counter() - started)
-    assert best < 0.04  # ~12 ms on a quiet machine; the budget is 20 ms
 
 
 def day_bar(d: date, o: int, h: int, low: int, c: int, v: int) -> Bar:

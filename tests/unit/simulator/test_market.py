@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import time
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -117,13 +116,11 @@ def test_every_price_on_grid_and_within_limits(
             assert limits.contains(after.high)
 
 
-def test_catch_up_from_11_00_is_cheap(make: Env) -> None:
+def test_catch_up_from_11_00(make: Env) -> None:
+    """Its cost is bench.simulator's ``market_catch_up_open_to_11_ms``."""
     market, _ = make(at(TUESDAY, 11))
-    started = time.perf_counter()
     state = market.state(SAMSUNG)
-    elapsed = time.perf_counter() - started
     assert state.step == 7_201  # 09:00:00, 09:00:01, …, 11:00:00
-    assert elapsed < 0.25  # ~15 ms on a quiet machine
     assert state.last_trade is not None
     assert state.last_trade.at == at(TUESDAY, 11)
 
