@@ -3,8 +3,9 @@ operation called with generated valid and invalid input, on SQLite and on
 PostgreSQL, by a signed-in trader (an admin for the admin routes). No answer may be
 a 5xx of the platform's own; every status must be documented, with the documented
 body and content type; invalid input must be refused; a route behind a token must
-refuse a call without one. The committed ``web/openapi.json`` (the dashboard's
-types) must be this document."""
+refuse a call without one. A placed order's links, followed from a real answer,
+must lead to operations that keep to the document too. The committed
+``web/openapi.json`` (the dashboard's types) must be this document."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from tests.integration.cluster.processes import Service
-from tests.integration.contract import call_and_check
+from tests.integration.contract import CHECKS, call_and_check
 from tests.integration.platform.databases import database
 
 from quantum.platform.app import create_platform_app
@@ -85,6 +86,59 @@ def test_every_operation_keeps_to_the_document(case: Any, running: Running) -> N
     # checks of its body, and the trader's key, which the other operations use, stays
     admin = case.path.startswith("/api/v1/admin") or case.path.endswith("/me/credentials")
     call_and_check(case, running.url, running.admin if admin else running.trader)
+
+
+def _resolve(expression: str, answer: Any) -> Any:
+    """A link parameter's ``$response.body#/pointer`` in ``answer`` (JSON)."""
+    prefix = "$response.body#"
+    assert expression.startswith(prefix), expression
+    value = answer
+    for part in expression.removeprefix(prefix).split("/")[1:]:
+        value = value[part]
+    return value
+
+
+def test_a_placed_orders_links_lead_where_they_say(running: Running) -> None:
+    """Generated cases never reach a live order (their ids are random): this one
+    places a resting buy and follows each link of the answer (read, modify, then
+    cancel) to the operation it names, with the id it says, and holds each answer
+    to the document."""
+    submit = schema["/api/v1/orders"]["POST"]
+    stock = httpx.get(f"{running.url}/api/v1/stocks/005930", headers=running.trader).json()
+    placing = submit.Case(
+        body={
+            "stockCode": "005930",
+            "orderType": "LIMIT",
+            "orderSide": "BUY",
+            "quantity": 2,
+            "price": stock["lowerLimit"],  # rests
+        }
+    )
+    placed = placing.call(base_url=running.url, headers=running.trader)
+    assert placed.status_code == 201, placed.text
+    placing.validate_response(placed, checks=CHECKS)
+
+    links = submit.definition.raw["responses"]["201"]["links"]
+    steps = [("GetOrder", None, 200), ("ModifyOrder", {"quantity": 1}, 200)]
+    steps.append(("CancelOrder", None, 200))  # last: the order is gone after it
+    assert sorted(links) == sorted(name for name, _, _ in steps)
+    for name, body, status in steps:
+        link = links[name]
+        operation = schema.find_operation_by_id(link["operationId"])
+        parameters = {
+            key: _resolve(value, placed.json()) for key, value in link["parameters"].items()
+        }
+        case = operation.Case(
+            path_parameters=parameters, **({} if body is None else {"body": body})
+        )
+        answer = case.call(base_url=running.url, headers=running.trader)
+        assert answer.status_code == status, f"{name}: {answer.text}"
+        case.validate_response(answer, checks=CHECKS)
+        assert answer.json()["orderId"] == parameters["orderId"]
+    final = httpx.get(
+        f"{running.url}/api/v1/orders/{parameters['orderId']}", headers=running.trader
+    )
+    assert final.json()["state"] in ("PENDING_CANCEL", "CANCELLED"), final.text
 
 
 def test_the_dashboards_copy_of_the_document_is_current() -> None:
