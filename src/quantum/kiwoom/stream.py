@@ -36,12 +36,8 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
-from quantum.kiwoom.events import (
-    StatusEvent,
-    StreamEvent,
-    StreamState,
-    parse_real,
-)
+from quantum.kiwoom.event_parsing import parse_real
+from quantum.kiwoom.events import StatusEvent, StreamEvent, StreamState
 from quantum.kiwoom.realtime import SystemCode, Trnm
 from quantum.kiwoom.registrations import (
     Registration,

@@ -29,7 +29,8 @@ from quantum.adapter.schema import (
     StreamStatus,
     TickMessage,
 )
-from quantum.kiwoom.events import OrderEvent, parse_entry
+from quantum.kiwoom.event_parsing import parse_entry
+from quantum.kiwoom.events import OrderEvent
 from quantum.kiwoom.wire import KST
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=KST)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from quantum.kiwoom.event_parsing import parse_entry, parse_real
 from quantum.kiwoom.events import (
     BalanceEvent,
     BookEvent,
@@ -18,8 +19,6 @@ from quantum.kiwoom.events import (
     StatusEvent,
     StreamState,
     TradeEvent,
-    parse_entry,
-    parse_real,
 )
 from quantum.kiwoom.realtime import (
     BALANCE_FIDS,
