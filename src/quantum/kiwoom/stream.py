@@ -27,13 +27,13 @@ import contextlib
 import inspect
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import date, datetime
 from types import TracebackType
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import orjson
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from quantum.kiwoom.event_parsing import parse_real
@@ -45,6 +45,16 @@ from quantum.kiwoom.registrations import (
     check_group,
     registration_message,
     registration_pairs,
+)
+from quantum.kiwoom.stream_connection import (
+    ConnectionLost,
+    LoginRefused,
+    RegistrationError,
+    StreamClosedError,
+    StreamConnection,
+    StreamError,
+    StreamLoginError,
+    answer_code,
 )
 from quantum.kiwoom.wire import KST
 
@@ -76,106 +86,6 @@ DROP_SYSTEM_CODES = frozenset(
 
 _STABLE_SECONDS = 5.0
 """A connection LIVE at least this long resets the backoff."""
-
-
-# --------------------------------------------------------------------------- errors
-
-
-class StreamError(Exception):
-    """Base class of the realtime client's errors."""
-
-
-class StreamLoginError(StreamError):
-    """The server refused LOGIN, even with a freshly issued token."""
-
-    def __init__(self, return_code: int, message: str) -> None:
-        super().__init__(f"realtime LOGIN refused: return_code={return_code} {message}".rstrip())
-        self.return_code = return_code
-        self.message = message
-
-
-class RegistrationError(StreamError):
-    """A REG or REMOVE was answered with a non-zero ``return_code``."""
-
-    def __init__(self, trnm: str, group: str, return_code: int, message: str) -> None:
-        super().__init__(
-            f"{trnm} (grp_no={group}) refused: return_code={return_code} {message}".rstrip()
-        )
-        self.trnm = trnm
-        self.group = group
-        self.return_code = return_code
-        self.message = message
-
-
-class StreamClosedError(StreamError):
-    """The stream is closed (``close()`` was called or it failed for good)."""
-
-
-class _ConnectionLost(Exception):
-    """The socket a request was waiting on went away; retry on the next one."""
-
-
-class _LoginRefused(Exception):
-    def __init__(self, return_code: int, message: str) -> None:
-        super().__init__(return_code, message)
-        self.return_code = return_code
-        self.message = message
-
-
-# --------------------------------------------------------------------------- connection
-
-
-class _Connection:
-    """One socket: its reader and stall watchdog, the LOGIN answer and the
-    single outstanding REG/REMOVE answer."""
-
-    def __init__(self, ws: ClientConnection, number: int) -> None:
-        loop = asyncio.get_running_loop()
-        self.ws = ws
-        self.number = number
-        self.last_frame = loop.time()
-        self.login: asyncio.Future[dict[str, Any]] = loop.create_future()
-        self.done: asyncio.Future[str] = loop.create_future()
-        self.ack: tuple[str, asyncio.Future[dict[str, Any]]] | None = None
-        self.stalled = False
-        self.tasks: list[asyncio.Task[None]] = []
-
-    @property
-    def finished(self) -> bool:
-        return self.done.done()
-
-    def finish(self, reason: str) -> None:
-        if self.done.done():
-            return
-        self.done.set_result(reason)
-        if not self.login.done():
-            self.login.set_exception(_ConnectionLost(reason))
-            self.login.exception()  # mark retrieved: nobody may be waiting any more
-        self.fail_ack(reason)
-
-    def expect_ack(self, trnm: str) -> asyncio.Future[dict[str, Any]]:
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self.ack = (trnm, future)
-        return future
-
-    def resolve_ack(self, trnm: str, message: dict[str, Any]) -> None:
-        if self.ack is None or self.ack[0] != trnm or self.ack[1].done():
-            log.debug("ignoring an unexpected %s answer", trnm)
-            return
-        self.ack[1].set_result(message)
-        self.ack = None
-
-    def fail_ack(self, reason: str) -> None:
-        if self.ack is not None and not self.ack[1].done():
-            self.ack[1].set_exception(_ConnectionLost(reason))
-        self.ack = None
-
-
-def _return_code(message: Mapping[str, Any]) -> int:
-    try:
-        return int(str(message.get("return_code", 1)).strip() or 1)
-    except ValueError:
-        return 1
 
 
 # --------------------------------------------------------------------------- the stream
@@ -253,7 +163,7 @@ class KiwoomStream:
 
         self._state: StreamState | None = None
         self._runner: asyncio.Task[None] | None = None
-        self._conn: _Connection | None = None
+        self._conn: StreamConnection | None = None
         self._connections = 0
         self._changed = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -403,7 +313,7 @@ class KiwoomStream:
                     detail = str(exc)
                     log.error("%s", exc)
                     return
-                except (OSError, WebSocketException, TimeoutError, _ConnectionLost) as exc:
+                except (OSError, WebSocketException, TimeoutError, ConnectionLost) as exc:
                     reason = f"connection failed: {type(exc).__name__}: {exc}"
                     live_seconds = 0.0
                 except Exception as exc:
@@ -421,14 +331,14 @@ class KiwoomStream:
         loop = asyncio.get_running_loop()
         try:
             conn = await self._open_and_login(await self._token_provider(False))
-        except _LoginRefused as refused:
+        except LoginRefused as refused:
             log.warning(
                 "realtime LOGIN refused (return_code=%s); refreshing the token once",
                 refused.return_code,
             )
             try:
                 conn = await self._open_and_login(await self._token_provider(True))
-            except _LoginRefused as again:
+            except LoginRefused as again:
                 raise StreamLoginError(again.return_code, again.message) from None
         live_since: float | None = None
         try:
@@ -454,7 +364,7 @@ class KiwoomStream:
                 self._conn = None
             await self._teardown(conn)
 
-    async def _open_and_login(self, token: str) -> _Connection:
+    async def _open_and_login(self, token: str) -> StreamConnection:
         ws = await connect(
             self._url,
             open_timeout=self._open_timeout,
@@ -463,7 +373,7 @@ class KiwoomStream:
             logger=_WS_LOG,
         )
         self._connections += 1
-        conn = _Connection(ws, self._connections)
+        conn = StreamConnection(ws, self._connections)
         conn.tasks = [
             asyncio.create_task(self._read(conn), name="kiwoom-stream-reader"),
             asyncio.create_task(self._watch(conn), name="kiwoom-stream-watchdog"),
@@ -474,9 +384,9 @@ class KiwoomStream:
                 answer = await asyncio.wait_for(asyncio.shield(conn.login), self._login_timeout)
             except TimeoutError:
                 raise TimeoutError("no LOGIN answer") from None
-            code = _return_code(answer)
+            code = answer_code(answer)
             if code != 0:
-                raise _LoginRefused(code, str(answer.get("return_msg", "")))
+                raise LoginRefused(code, str(answer.get("return_msg", "")))
             log.info("realtime LOGIN accepted (connection #%d)", conn.number)
             return conn
         except BaseException:
@@ -484,7 +394,7 @@ class KiwoomStream:
             await self._teardown(conn)
             raise
 
-    async def _teardown(self, conn: _Connection) -> None:
+    async def _teardown(self, conn: StreamConnection) -> None:
         conn.finish("closed by the client")
         current = asyncio.current_task()
         tasks = [task for task in conn.tasks if task is not current]
@@ -501,7 +411,7 @@ class KiwoomStream:
 
     # ----------------------------------------------------------------- reading
 
-    async def _read(self, conn: _Connection) -> None:
+    async def _read(self, conn: StreamConnection) -> None:
         loop = asyncio.get_running_loop()
         try:
             async for raw in conn.ws:
@@ -545,7 +455,7 @@ class KiwoomStream:
             log.exception("realtime reader failed")
             conn.finish(f"reader failed: {type(exc).__name__}: {exc}")
 
-    async def _watch(self, conn: _Connection) -> None:
+    async def _watch(self, conn: StreamConnection) -> None:
         loop = asyncio.get_running_loop()
         while not conn.finished:
             remaining = conn.last_frame + self._stall_seconds - loop.time()
@@ -611,7 +521,7 @@ class KiwoomStream:
             if queue is not None:
                 queue.put_nowait(None)
 
-    async def _wait_live(self) -> _Connection:
+    async def _wait_live(self) -> StreamConnection:
         while True:
             if self._failure is not None:
                 raise self._failure
@@ -626,7 +536,7 @@ class KiwoomStream:
 
     # ----------------------------------------------------------------- registrations
 
-    async def _request(self, operation: Callable[[_Connection], Awaitable[None]]) -> None:
+    async def _request(self, operation: Callable[[StreamConnection], Awaitable[None]]) -> None:
         while True:
             conn = await self._wait_live()
             async with self._lock:
@@ -635,11 +545,11 @@ class KiwoomStream:
                 try:
                     await operation(conn)
                     return
-                except _ConnectionLost:
+                except ConnectionLost:
                     log.info("realtime connection lost during a registration; retrying")
 
     async def _subscribe(
-        self, conn: _Connection, pairs: list[Registration], group: str | None
+        self, conn: StreamConnection, pairs: list[Registration], group: str | None
     ) -> None:
         wanted = self._book.missing(pairs)
         if not wanted:
@@ -649,31 +559,31 @@ class KiwoomStream:
             self._book.acknowledged_reg(target, target_pairs, named=group is not None)
 
     async def _unsubscribe(
-        self, conn: _Connection, pairs: list[Registration], group: str | None
+        self, conn: StreamConnection, pairs: list[Registration], group: str | None
     ) -> None:
         for target, target_pairs in self._book.removal_plan(pairs, group).items():
             await self._send_registration(conn, Trnm.REMOVE, target, target_pairs)
             self._book.acknowledged_remove(target, target_pairs)
 
     async def _send_registration(
-        self, conn: _Connection, trnm: Trnm, group: str, pairs: Iterable[Registration]
+        self, conn: StreamConnection, trnm: Trnm, group: str, pairs: Iterable[Registration]
     ) -> None:
         pairs = list(pairs)
         message = registration_message(trnm, group, pairs)
         if conn.finished:
-            raise _ConnectionLost("connection already closed")
+            raise ConnectionLost("connection already closed")
         future = conn.expect_ack(trnm.value)
         try:
             await conn.ws.send(orjson.dumps(message).decode())
         except ConnectionClosed as exc:
             conn.finish(f"connection lost: {exc}")
-            raise _ConnectionLost(str(exc)) from None
+            raise ConnectionLost(str(exc)) from None
         try:
             answer = await asyncio.wait_for(future, self._request_timeout)
         except TimeoutError:
             conn.finish(f"no {trnm.value} answer in {self._request_timeout:g}s")
             raise TimeoutError(f"no {trnm.value} answer in {self._request_timeout:g}s") from None
-        code = _return_code(answer)
+        code = answer_code(answer)
         if code != 0:
             raise RegistrationError(trnm.value, group, code, str(answer.get("return_msg", "")))
         log.debug("%s grp_no=%s acknowledged (%d pairs)", trnm.value, group, len(pairs))
