@@ -119,8 +119,11 @@ def test_a_placed_orders_links_lead_where_they_say(running: Running) -> None:
     placing.validate_response(placed, checks=CHECKS)
 
     links = submit.definition.raw["responses"]["201"]["links"]
-    steps = [("GetOrder", None, 200), ("ModifyOrder", {"quantity": 1}, 200)]
-    steps.append(("CancelOrder", None, 200))  # last: the order is gone after it
+    steps = [
+        ("GetOrder", None, 200),
+        ("ModifyOrder", {"quantity": 1}, 200),
+        ("CancelOrder", None, 200),  # last: the order is gone after it
+    ]
     assert sorted(links) == sorted(name for name, _, _ in steps)
     for name, body, status in steps:
         link = links[name]

@@ -108,8 +108,9 @@ async def test_orders_and_the_usage_log_share_the_loops_writer(harness: Harness)
     assert platform.usage._units is platform.units
     assert platform.orders.store._units is platform.units
     _, headers = await harness.trader()
-    # The first order stores the account's Kiwoom token through the session engine
-    # (aiosqlite, a connection of its own): a flush meeting that commit rightly waits.
+    # The set-up (user, sign-in, credentials) and the first order's Kiwoom token are
+    # written through the session engine (aiosqlite, a connection of its own): a flush
+    # meeting one of those commits rightly waits. Count from after them.
     await harness.buy(headers, limit="lowerLimit")
     await asyncio.sleep(0.06)
     waited_before = platform.units.waited
