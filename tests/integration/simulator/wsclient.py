@@ -12,13 +12,13 @@ from websockets.sync.client import ClientConnection, connect
 
 class KiwoomSocket:
     def __init__(self, url: str) -> None:
-        self.conn: ClientConnection = connect(url, open_timeout=5, max_size=None).__enter__()
+        self.conn: ClientConnection = connect(url, open_timeout=10, max_size=None).__enter__()
         self.frames: list[dict[str, Any]] = []
 
     def send(self, message: dict[str, Any]) -> None:
         self.conn.send(json.dumps(message))
 
-    def recv(self, timeout: float = 5.0) -> dict[str, Any]:
+    def recv(self, timeout: float = 10.0) -> dict[str, Any]:
         frame = json.loads(self.conn.recv(timeout=timeout))
         assert isinstance(frame, dict)
         self.frames.append(frame)
@@ -30,7 +30,7 @@ class KiwoomSocket:
         return self.wait_for(lambda f: f.get("trnm") == "LOGIN")
 
     def wait_for(
-        self, predicate: Any, timeout: float = 5.0, echo_pings: bool = True
+        self, predicate: Any, timeout: float = 10.0, echo_pings: bool = True
     ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
@@ -44,7 +44,7 @@ class KiwoomSocket:
             if predicate(frame):
                 return frame
 
-    def real_entries(self, type_code: str, timeout: float = 5.0) -> list[dict[str, Any]]:
+    def real_entries(self, type_code: str, timeout: float = 10.0) -> list[dict[str, Any]]:
         frame = self.wait_for(
             lambda f: f.get("trnm") == "REAL" and any(e["type"] == type_code for e in f["data"]),
             timeout,
