@@ -30,6 +30,7 @@ from tests.integration.simulator.conftest import (  # noqa: F401  (fixtures)
 )
 from tests.integration.test_http_protocol import RAW_QUERY, assert_json_bad_request
 from tests.redis_server import REDIS_URL
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -178,19 +179,6 @@ async def ticking(deployment: Deployment, peer: Peer, since: int, within: float)
     return time.monotonic() - started
 
 
-async def refused_within(
-    http: httpx.AsyncClient, url: str, headers: dict[str, str], seconds: float
-) -> bool:
-    """Whether ``url`` answers 401 within ``seconds``: well inside the cached
-    principal's 10 s TTL, so only the invalidation sent through Redis can do it."""
-    deadline = time.monotonic() + seconds
-    while (status := (await http.get(url, headers=headers)).status_code) == 200:
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.05)
-    return status == 401
-
-
 async def token_burst(
     instances: list[Service], headers: dict[str, str], count: int
 ) -> list[tuple[int, dict[str, Any]]]:
@@ -277,8 +265,15 @@ async def test_three_instances_share_users_tokens_budgets_and_survive_deaths(
             headers=admin,
         )
         assert disabled.status_code == 200, disabled.text
+        # Within 5 s: inside the cached principal's 10 s TTL, so only the
+        # invalidation sent through Redis can refuse it.
         for instance in (b, c):
-            assert await refused_within(http, f"{instance.url}/api/v1/users/me", other, 5.0)
+            me_url = f"{instance.url}/api/v1/users/me"
+
+            async def refused(url: str = me_url) -> bool:
+                return (await http.get(url, headers=other)).status_code == 401
+
+            await eventually(refused, within=5.0)
 
         # The adapter dies (SIGKILL) and comes back: ticks resume on their own.
         deployment.adapter.kill()

@@ -134,9 +134,7 @@ async def test_app_keys_do_not_slow_each_other(
 ) -> None:
     # Windows of a minute: APP_KEY's waiters stay blocked however slow the machine.
     minute = [RateLimit(P, scope, TrKind.ANY, 5, 60.0) for scope in LimitScope]
-    a, b = (
-        RedisOutboundLimiter(minute, redis=redis_client, prefix=redis_prefix) for _ in range(2)
-    )
+    a, b = (RedisOutboundLimiter(minute, redis=redis_client, prefix=redis_prefix) for _ in range(2))
     paused = prescribed_waits(monkeypatch, b)  # b's own queue aside
     await fire(a, APP_KEY, "ka10001", 5)  # APP_KEY's windows are now full
     busy = asyncio.create_task(fire(a, APP_KEY, "ka10001", 5))

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.integration.simulator.conftest import RunningSimulator, StartSimulator
+from tests.waiting import PRESENCE_SECONDS, eventually
 from websockets.asyncio.client import connect
 
 from quantum.kiwoom.events import (
@@ -43,9 +44,6 @@ from quantum.kiwoom.wire import KST, parse_price
 
 SESSION_DAY = date(2026, 11, 24)
 """The simulator fixture's fixed-clock trading day."""
-PRESENCE_SECONDS = 10.0
-"""How long a test waits for what must come: long enough for a loaded machine.
-How fast a stream reconnects is `bench.kiwoom_client`'s figure, not a test's."""
 
 
 @dataclass
@@ -302,9 +300,7 @@ async def test_echoed_pings_keep_the_session(start_simulator: StartSimulator) ->
     async with open_stream(sim) as (stream, recorder):
         await stream.subscribe("005930")
         # Thirty echoes take 3 s, beyond the ten missed PINGs that would end the session.
-        async with asyncio.timeout(30):
-            while stream.pings_echoed < 30:
-                await asyncio.sleep(0.1)
+        await eventually(lambda: stream.pings_echoed >= 30, within=30)
         assert recorder.states() == [StreamState.CONNECTING, StreamState.LIVE]
         assert stream.reconnects == 0
         assert [s["registrations"] for s in await _sim_sessions(sim)] == [1]

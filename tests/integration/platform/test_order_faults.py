@@ -8,6 +8,7 @@ import asyncio
 
 import pytest
 from tests.integration.platform.conftest import Harness, StartHarness
+from tests.waiting import eventually
 
 from quantum.platform.db.units import Change
 
@@ -23,13 +24,16 @@ async def limits(harness: Harness, headers: dict[str, str]) -> tuple[int, int]:
     return q["lowerLimit"], q["upperLimit"]
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def short_kiwoom_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KIWOOM_TIMEOUT_SECONDS", "1")
+    """The platform gives up on a lost answer after 3 s (the simulator holds it for
+    10): short enough for a test, long for any answer that does come."""
+    monkeypatch.setenv("KIWOOM_TIMEOUT_SECONDS", "3")
 
 
+@pytest.mark.usefixtures("short_kiwoom_timeout")
 async def test_lost_response_is_reconciled_into_one_order(start_harness: StartHarness) -> None:
-    harness = await start_harness(simulator={"lost_response_seconds": 3})
+    harness = await start_harness(simulator={"lost_response_seconds": 10})
     _user, headers = await harness.trader()
     _low, high = await limits(harness, headers)
     harness.sim.client.post(
@@ -84,8 +88,9 @@ async def test_submit_that_never_arrived_is_rejected_after_grace(
     assert order["reasonCode"] == "not_at_broker"
 
 
+@pytest.mark.usefixtures("short_kiwoom_timeout")
 async def test_start_up_reconciles_orders_left_unknown(start_harness: StartHarness) -> None:
-    harness = await start_harness(simulator={"lost_response_seconds": 3})
+    harness = await start_harness(simulator={"lost_response_seconds": 10})
     user, headers = await harness.trader()
     low, _high = await limits(harness, headers)
     harness.sim.client.post(
@@ -104,13 +109,14 @@ async def test_start_up_reconciles_orders_left_unknown(start_harness: StartHarne
         harness.platform.settings, simulator_clock=harness.sim.sim.clock.now
     )
     try:
-        for _ in range(50):
+
+        async def accepted() -> bool:
             view = await again.orders.store.get(order_id)
-            assert view is not None
-            if view.state.value == "ACCEPTED":
-                break
-            await asyncio.sleep(0.1)
-        assert view.state.value == "ACCEPTED" and view.broker_order_no
+            return view is not None and view.state.value == "ACCEPTED"
+
+        await eventually(accepted)
+        view = await again.orders.store.get(order_id)
+        assert view is not None and view.broker_order_no
         assert user["userId"] == view.user_id
     finally:
         await again.aclose()

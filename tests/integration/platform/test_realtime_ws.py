@@ -17,6 +17,7 @@ import uvicorn
 from fastapi import FastAPI
 from tests.integration.platform.conftest import USER_PASSWORD, Harness
 from tests.integration.serving import free_port
+from tests.waiting import eventually
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -145,14 +146,6 @@ def advancing(harness: Harness, seconds: float = 5) -> Callable[[], Awaitable[No
     return nudge
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
-    async with asyncio.timeout(within):
-        for _ in itertools.count():
-            if await check():
-                return
-            await asyncio.sleep(0.05)
-
-
 async def sim_state(harness: Harness) -> dict[str, Any]:
     response = await asyncio.to_thread(harness.sim.client.get, "/_sim/state")
     state: dict[str, Any] = response.json()
@@ -235,8 +228,8 @@ async def test_an_oversized_message_closes_with_1009(harness: Harness, url: str)
         codes = [f"{n:06d}" for n in range(MAX_CODES)]
         mark = len(peer.received)
         await peer.send(type="SUBSCRIBE", stockCodes=codes)  # the largest message it takes
-        await peer.settle(0.5)
-        assert len(peer.received) > mark and not peer.closed, peer.received[mark:]
+        await eventually(lambda: len(peer.received) > mark or peer.closed)
+        assert not peer.closed, peer.received[mark:]
 
 
 async def test_auth_timeout(harness: Harness) -> None:
@@ -247,7 +240,8 @@ async def test_auth_timeout(harness: Harness) -> None:
         started = time.monotonic()
         error, code, reason = await rejected(short)
         assert (error["code"], code, reason) == ("auth_timeout", 1008, "auth_timeout")
-        assert 0.25 < time.monotonic() - started < 5
+        # the 0.3 s grace, not the default 10 s
+        assert 0.25 < time.monotonic() - started < 9
 
 
 # ----------------------------------------------------------------- market data
@@ -349,10 +343,9 @@ async def test_orderbook_is_polled_at_most_once_a_second(harness: Harness, url: 
             assert book["asks"] and book["bids"]
             assert set(book["asks"][0]) == {"price", "quantity"}
             assert book["asks"][0]["price"] > book["bids"][0]["price"]
-            await asyncio.sleep(2.5)
+            await eventually(lambda: sum(code == CODE for code, _ in calls) >= 3)
             polled = [at for code, at in calls if code == CODE]
-            assert 2 <= len(polled) <= 4, polled
-            assert all(b - a >= 0.9 for a, b in itertools.pairwise(polled))
+            assert all(b - a >= 0.9 for a, b in itertools.pairwise(polled)), polled
             assert all(code == CODE for code, _ in calls), "no book of a code not asked for"
             changed = await peer.expect(
                 "ORDERBOOK",
@@ -500,7 +493,7 @@ async def test_a_stuck_client_is_closed_without_holding_up_others(
         topic = order_topic(user["userId"])
         for n in range(20):
             await harness.platform.bus.publish(topic, {"type": "ORDER_UPDATE", "version": n})
-        await asyncio.wait_for(running, 5)
+        await asyncio.wait_for(running, 15)
         assert socket.closed_with == (1008, "slow consumer")
         await healthy.expect("ORDER_UPDATE", where=lambda m: m["version"] == 19)
         assert [m["version"] for m in healthy.of("ORDER_UPDATE")] == list(range(20))
