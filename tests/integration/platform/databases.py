@@ -20,7 +20,7 @@ async def pg_admin(statement: str) -> None:
     """One statement on the server's admin database."""
     import asyncpg
 
-    connection = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+    connection = await asyncpg.connect(PG_ADMIN_DSN, timeout=30)
     try:
         await connection.execute(statement)
     finally:

@@ -24,5 +24,5 @@ async def test_own_key_with_a_wrong_secret_is_refused_and_not_stored(harness: Ha
     # the expiry is shown in wall-clock time, and the simulator's clock stands still
     # here: the same token's shown expiry moves with the wall clock
     expiries = [datetime.fromisoformat(x.pop("tokenExpiresAt")) for x in (before, after)]
-    assert abs(expiries[1] - expiries[0]) < timedelta(seconds=5)
+    assert abs(expiries[1] - expiries[0]) < timedelta(seconds=60)
     assert after["hasCredentials"] and after == before

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
+import pytest
 from tests.integration.platform.conftest import Harness
+from tests.waiting import eventually
+
+from quantum.platform.trading import reports as reports_module
 
 CODE = "005930"
 
@@ -20,15 +23,12 @@ async def submit(harness: Harness, headers: dict[str, str], price: int) -> dict[
     return result
 
 
-async def wait_for(predicate: Any) -> None:
-    for _ in range(200):
-        if await predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("timed out after 10 s")
-
-
-async def test_fill_is_applied_from_the_stream(harness: Harness) -> None:
+async def test_fill_is_applied_from_the_stream(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fill that beats its acknowledgement waits for it, however slow the machine,
+    # instead of falling back to a snapshot (which would be a ka10076 call).
+    monkeypatch.setattr(reports_module, "PARK_SECONDS", 60.0)
     _user, headers = await harness.trader()
     quote = (await harness.client.get(f"/api/v1/stocks/{CODE}", headers=headers)).json()
     resting = await submit(harness, headers, quote["lowerLimit"])
@@ -39,7 +39,7 @@ async def test_fill_is_applied_from_the_stream(harness: Harness) -> None:
     async def live() -> bool:
         return reports.is_live(account)
 
-    await wait_for(live)
+    await eventually(live)
     polled_before = harness.sim.sim.requests["ka10076"]
     order = await submit(harness, headers, quote["upperLimit"])
 
@@ -47,7 +47,7 @@ async def test_fill_is_applied_from_the_stream(harness: Harness) -> None:
         view = await harness.platform.orders.store.get(order["orderId"])
         return view is not None and view.state.value == "FILLED"
 
-    await wait_for(filled)
+    await eventually(filled)
     assert harness.sim.sim.requests["ka10076"] == polled_before  # no snapshot was needed
     events = await harness.platform.orders.store.events(order["orderId"])
     fills = [e for e in events if e.type.value in ("PARTIALLY_FILLED", "FILLED")]

@@ -198,11 +198,11 @@ async def _survive_terminated_sessions(url: str) -> None:
         await upgrade(engine)
         created = await store.create(ORDER)
         assert await store.get(created.order_id) == created  # pooled and idle now
+        # Each call returns once its backend is gone (waits up to 10 s).
         await pg_admin(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
             f"WHERE datname = '{make_url(url).database}' AND pid <> pg_backend_pid()"
         )
-        await asyncio.sleep(0.3)
         assert await store.get(created.order_id) == created
         accepted = await store.append(
             created.order_id, EventType.ACCEPTED, {"broker_order_no": "5"}, current=created
