@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
+from bench.web import SIMULATED_START
 from hypothesis import HealthCheck, settings
 from tests.integration.cluster.processes import Service
 from tests.integration.contract import CHECKS, call_and_check
@@ -55,6 +56,8 @@ def running(
         env = {
             "DATABASE_URL": database_url,
             "QTP_SIMULATOR_PORT": "0",
+            # inside the regular session whatever the hour: no auction, no closed market
+            "QTP_SIMULATOR_START": SIMULATED_START,
             "QTP_ADMIN_USERNAME": ADMIN[0],
             "QTP_ADMIN_PASSWORD": ADMIN[1],
             # generated sign-ins: cheap hashing, and no lock-out of the test's own
