@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 import logging
 import socket
-import time
+from typing import Any
 
 import httpx
 import orjson
@@ -73,18 +73,36 @@ async def _order_numbers(transport: KiwoomTransport) -> list[str]:
 
 
 class Sent:
-    """An httpx event hook recording what left the client, and when."""
+    """An httpx event hook recording what left the client."""
 
     def __init__(self) -> None:
         self.requests: list[httpx.Request] = []
-        self.times: list[float] = []
 
     async def __call__(self, request: httpx.Request) -> None:
-        self.times.append(time.monotonic())
         self.requests.append(request)
 
     def for_api(self, api_id: str) -> list[httpx.Request]:
         return [r for r in self.requests if r.headers.get("api-id") == api_id]
+
+
+class Grants:
+    """An ``on_acquire`` recorder: when the limiter granted each send (its own clock)."""
+
+    def __init__(self) -> None:
+        self.sends: list[tuple[str, float]] = []
+
+    def __call__(self, fingerprint: str, api_id: str, moment: float) -> None:
+        self.sends.append((api_id, moment))
+
+    def stamps(self, api_id: str) -> list[float]:
+        return sorted(moment for sent, moment in self.sends if sent == api_id)
+
+    def most_in(self, window: float, api_id: str) -> int:
+        """The most grants inside any half-open window [t, t + window)."""
+        stamps = self.stamps(api_id)
+        return max(
+            (sum(1 for t in stamps if start <= t < start + window) for start in stamps), default=0
+        )
 
 
 # --------------------------------------------------------------------------- wire
@@ -164,8 +182,11 @@ async def test_rate_limited_query_waits_and_succeeds(
     start_simulator: StartSimulator, harness: Harness
 ) -> None:
     running = start_simulator(rate_limit={"per_second": 1})
-    # the client's own limiter allows far more, so the server's 1/s answers 429
-    transport = harness.transport(running, max_query_retries=12, retry_backoff_max_seconds=0.3)
+    # The client's own limiter allows far more, so the server's 1/s answers 429 to
+    # whichever call comes second, unless a stalled machine spaced them a second
+    # apart: the injected 429 makes sure that one of them meets one.
+    add_fault(running, api_id="ka10001", error_code=1700, times=1)
+    transport = harness.transport(running, max_query_retries=30, retry_backoff_max_seconds=0.3)
     first, second = await asyncio.gather(
         transport.call("ka10001", STOCK), transport.call("ka10001", STOCK)
     )
@@ -175,6 +196,9 @@ async def test_rate_limited_query_waits_and_succeeds(
 
     impatient = harness.transport(running, app_key="PSimpatientKEY", max_query_retries=0)
     await impatient.call("ka10004", STOCK)
+    # the server's bucket answers 429 within its second; the fault, should the
+    # second call come later than that on a stalled machine
+    add_fault(running, api_id="ka10004", error_code=1700, times=1)
     with pytest.raises(RateLimitedError) as limited:
         await impatient.call("ka10004", STOCK)
     assert limited.value.code == "1700" and limited.value.http_status == 429
@@ -185,8 +209,11 @@ async def test_rate_limited_order_is_retried_exactly(
     start_simulator: StartSimulator, harness: Harness
 ) -> None:
     running = start_simulator(rate_limit={"per_second": 1})
-    transport = harness.transport(running, max_order_retries=12, retry_backoff_max_seconds=0.3)
+    transport = harness.transport(running, max_order_retries=30, retry_backoff_max_seconds=0.3)
     _, bid = await _book(transport)
+    # the server's 1/s answers the second order 429 unless a stall spaced them a
+    # second apart: the injected 429 (sent before the order runs) makes sure of one
+    add_fault(running, api_id="kt10000", error_code=1700, times=1)
     placed = await asyncio.gather(
         transport.call("kt10000", _order(1, bid)), transport.call("kt10000", _order(2, bid))
     )
@@ -251,8 +278,10 @@ async def test_order_5xx_is_outcome_unknown_and_never_resent(
 async def test_lost_order_response_is_outcome_unknown_and_the_order_exists_once(
     start_simulator: StartSimulator, harness: Harness
 ) -> None:
-    running = start_simulator(lost_response_seconds=2)
-    transport = harness.transport(running, timeout_seconds=0.5)
+    # The timeout applies to every call (token, queries): roomy enough for a loaded
+    # machine, far below the simulator's withholding of the lost answer.
+    running = start_simulator(lost_response_seconds=8)
+    transport = harness.transport(running, timeout_seconds=2.0)
     ask, _ = await _book(transport)
     add_fault(running, api_id="kt10000", lose_response=True, times=1)
     with pytest.raises(OutcomeUnknownError) as unknown:
@@ -304,47 +333,48 @@ async def test_limiter_keeps_sends_inside_the_servers_budget(
     start_simulator: StartSimulator, harness: Harness
 ) -> None:
     running = start_simulator(rate_limit={"per_second": 5})
-    sent = Sent()
+    grants = Grants()
+    # the margin covers jitter between the limiter's grant and the server's clock
+    # (a send can lag its grant unevenly on a loaded machine; the simulator runs in a
+    # thread of this process): a whole second, so only a stall of a second fails
+    options: dict[str, Any] = {"rate_limit_per_second": None, "rate_limit_margin_seconds": 1.0}
+    limiter = OutboundLimiter.from_settings(settings_for(running, **options), on_acquire=grants)
     transport = harness.transport(
         running,
-        rate_limit_per_second=None,  # the production table: 5/s per api-id
+        limiter=limiter,
         max_query_retries=0,  # a single 429 would fail the test
-        # the margin covers jitter between our sends and the server's clock: the
-        # simulator runs in a thread of this process, and a full test run on 2 cores
-        # stalled it with a whole batch queued by more than the default 20 ms, then
-        # more than 0.1 s (its bucket, full again, met the next batch short of 5)
-        rate_limit_margin_seconds=0.3,
-        event_hooks={"request": [sent]},
+        **options,  # rate_limit_per_second=None: the production table, 5/s per api-id
     )
     answers = await asyncio.gather(*(transport.call("ka10001", STOCK) for _ in range(10)))
     assert len(answers) == 10
     assert all(record.attempts == 1 for record in harness.records)
-    stamps = sorted(
-        t for t, r in zip(sent.times, sent.requests, strict=True) if r.url.path != "/oauth2/token"
-    )
-    # The server's budget held: it answered no 429 (one attempt each, no retries
-    # allowed). The hook stamps a request once its connection is up, which on a
-    # loaded machine lags the limiter's grant unevenly (a pair 5 apart was seen
-    # 0.66 s apart in a full run): so only the whole is timed here.
-    assert stamps[-1] - stamps[0] >= 0.99, "10 sends at 5 a second span a second"
-    usage = transport.limiter.utilisation[(transport.key_fingerprint, "ka10001")]
+    assert sim_state(running)["rate_limited"] == {}, "the server answered no 429"
+    usage = limiter.utilisation[(transport.key_fingerprint, "ka10001")]
     assert usage.acquired == 10 and usage.delayed >= 5 and usage.limit == 5
+    # the limiter's own grants (its clock): never a sixth inside a window + margin
+    assert grants.most_in(usage.window_seconds, "ka10001") == 5
+    assert len(grants.stamps("ka10001")) == 10
 
 
 async def test_a_shared_limiter_paces_two_transports_of_one_key(
     start_simulator: StartSimulator, harness: Harness
 ) -> None:
     running = start_simulator(rate_limit={"per_second": 2})
-    settings = settings_for(running, rate_limit_per_second=2)
-    limiter = OutboundLimiter.from_settings(settings)
-    first = harness.transport(
-        running, limiter=limiter, rate_limit_per_second=2, max_query_retries=0
-    )
-    second = harness.transport(
-        running, limiter=limiter, rate_limit_per_second=2, max_query_retries=0
-    )
+    grants = Grants()
+    # a margin of a second: a batch delivered late by less than that still finds
+    # the server's bucket full again (the default 20 ms left no room for a stall)
+    options: dict[str, Any] = {"rate_limit_per_second": 2, "rate_limit_margin_seconds": 1.0}
+    limiter = OutboundLimiter.from_settings(settings_for(running, **options), on_acquire=grants)
+    first = harness.transport(running, limiter=limiter, max_query_retries=0, **options)
+    second = harness.transport(running, limiter=limiter, max_query_retries=0, **options)
     await asyncio.gather(*(t.call("ka10004", STOCK) for t in (first, second, first, second)))
     assert all(record.outcome == "ok" for record in harness.records)
+    assert sim_state(running)["rate_limited"] == {}, "the server answered no 429"
+    # one budget for both: two grants per window (+ margin), not two per transport
+    usage = limiter.utilisation[(first.key_fingerprint, "ka10004")]
+    assert usage.window_seconds == 2.0 and usage.acquired == 4
+    assert grants.most_in(usage.window_seconds, "ka10004") == 2
+    assert len(grants.stamps("ka10004")) == 4
 
 
 # --------------------------------------------------------------------------- secrets

@@ -65,7 +65,7 @@ def test_ttl_cache() -> None:
 
 
 async def test_ttl_cache_loads_once_for_concurrent_callers() -> None:
-    cache: TTLCache[str, int] = TTLCache(1.0)
+    cache: TTLCache[str, int] = TTLCache(1.0, clock=Clock())  # no expiry by a stall
     started = asyncio.Event()
     release = asyncio.Event()
     loads = 0
@@ -90,7 +90,7 @@ async def test_ttl_cache_loads_once_for_concurrent_callers() -> None:
 
 
 async def test_ttl_cache_shares_a_failed_load_and_tries_again_later() -> None:
-    cache: TTLCache[str, int] = TTLCache(1.0)
+    cache: TTLCache[str, int] = TTLCache(1.0, clock=Clock())
     calls = 0
 
     async def failing() -> int:

@@ -33,6 +33,23 @@ def _max_in_window(stamps: list[float], window: float) -> int:
     return best
 
 
+class FakeTime:
+    """The limiter's clock and sleep: time moves only when a waiter sleeps (or the
+    test sets ``now``), so no stall of the machine can change what a test sees."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        await asyncio.sleep(0)
+        self.now += seconds
+
+
 class Recorder:
     def __init__(self) -> None:
         self.sends: list[tuple[str, str, float]] = []
@@ -148,18 +165,24 @@ async def test_the_global_budget_spans_api_ids() -> None:
 
 
 async def test_order_and_query_rows_apply_by_kind() -> None:
+    recorder = Recorder()
+    fake = FakeTime()
     limiter = OutboundLimiter(
         [
             RateLimit(P, LimitScope.PER_API, TrKind.QUERY, 100, 0.2),
             RateLimit(P, LimitScope.PER_API, TrKind.ORDER, 1, 0.2),
-        ]
+        ],
+        on_acquire=recorder,
+        clock=fake.clock,
+        sleep=fake.sleep,
     )
     for _ in range(5):
-        assert await limiter.acquire(KEY, "ka10001") < 0.1
+        await limiter.acquire(KEY, "ka10001")
     assert limiter.utilisation[(key_fingerprint(KEY), "ka10001")].delayed == 0
     await limiter.acquire(KEY, "kt10000")
-    waited = await limiter.acquire(KEY, "kt10000")
-    assert waited >= 0.15
+    await limiter.acquire(KEY, "kt10000")
+    assert limiter.utilisation[(key_fingerprint(KEY), "kt10000")].delayed == 1
+    assert recorder.stamps("kt10000") == [0.0, pytest.approx(0.2)]  # 1 per 0.2 s
 
 
 async def test_waiters_are_served_first_come_first_served() -> None:
@@ -179,17 +202,33 @@ async def test_waiters_are_served_first_come_first_served() -> None:
 
 
 async def test_a_cancelled_waiter_does_not_block_the_others() -> None:
-    limiter = OutboundLimiter([RateLimit(P, LimitScope.PER_API, TrKind.ANY, 1, 0.1)])
+    now = [0.0]
+    asleep = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:  # time stands still until the test moves it
+        asleep.set()
+        await asyncio.sleep(0.001)
+
+    recorder = Recorder()
+    limiter = OutboundLimiter(
+        [RateLimit(P, LimitScope.PER_API, TrKind.ANY, 1, 0.1)],
+        clock=lambda: now[0],
+        sleep=sleep,
+        on_acquire=recorder,
+    )
     await limiter.acquire(KEY, "ka10001")
     doomed = asyncio.create_task(limiter.acquire(KEY, "ka10001"))
-    await asyncio.sleep(0.01)
+    await asyncio.wait_for(asleep.wait(), timeout=10.0)  # waiting for the full window
     follower = asyncio.create_task(limiter.acquire(KEY, "ka10001"))
+    await asyncio.sleep(0)  # the follower queues behind it
     doomed.cancel()
     with pytest.raises(asyncio.CancelledError):
         await doomed
+    now[0] = 0.1  # the window has passed
     # A waiter left queued behind the cancelled one would never be served.
     waited = await asyncio.wait_for(follower, timeout=10.0)
-    assert waited >= 0.05
+    assert waited == pytest.approx(0.1)
+    assert recorder.stamps() == [0.0, 0.1], "the cancelled waiter never sent"
 
 
 async def test_margin_widens_the_window() -> None:
@@ -214,11 +253,14 @@ async def test_disabled_limiter_never_waits() -> None:
 
 
 async def test_utilisation_stats() -> None:
+    fake = FakeTime()  # the real clock would let a stall empty the window meanwhile
     limiter = OutboundLimiter(
         [
             RateLimit(P, LimitScope.PER_API, TrKind.ANY, 4, 0.1),
             RateLimit(P, LimitScope.GLOBAL, TrKind.ANY, 10, 0.1),
-        ]
+        ],
+        clock=fake.clock,
+        sleep=fake.sleep,
     )
     await asyncio.gather(*(limiter.acquire(KEY, "ka10001") for _ in range(8)))
     usage = limiter.utilisation

@@ -175,7 +175,7 @@ async def test_closing_stops_a_background_fetch(
     ledger: AccountLedger, broker: AccountBroker, clock: Clock
 ) -> None:
     await held_background_fetch(ledger, broker, clock)
-    await asyncio.wait_for(ledger.aclose(), 1)
+    await asyncio.wait_for(ledger.aclose(), 15)
 
 
 async def test_shares_are_reserved_per_stock(ledger: AccountLedger, broker: AccountBroker) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from tests.waiting import eventually
 
 from quantum.kiwoom.records import CallRecord
 from quantum.platform.db.engine import create_engine, session_factory
@@ -109,21 +110,34 @@ async def test_calls_are_attributed_to_the_acting_caller(
 async def test_rows_are_written_in_batches_off_the_request_path(
     sessions: async_sessionmaker[AsyncSession], units: Units
 ) -> None:
-    recorder = UsageRecorder(units, flush_seconds=0.5, batch_size=10)
+    recorder = UsageRecorder(units, flush_seconds=60, batch_size=10)  # no interval here
     recorder.start()
     try:
         for n in range(5):
             recorder.observe(_record(n=n))  # synchronous: no database work here
+        assert recorder.written == 0
         await asyncio.sleep(0.1)
-        assert await _count(sessions) == 0  # below batch size, before the interval
-        await asyncio.sleep(0.55)
-        assert await _count(sessions) == 5  # the interval passed (t=0.5)
+        assert await _count(sessions) == 0  # below batch size, long before the interval
 
         for n in range(10):
             recorder.observe(_record(n=n))
-        await asyncio.sleep(0.05)  # the next interval ends at t=1.0
-        assert await _count(sessions) == 15  # a full batch is written early
-        assert recorder.written == 15
+        await eventually(lambda: recorder.written == 15)  # a full batch is written early
+        assert await _count(sessions) == 15
+    finally:
+        await recorder.aclose()
+
+
+async def test_rows_below_a_batch_are_written_after_the_interval(
+    sessions: async_sessionmaker[AsyncSession], units: Units
+) -> None:
+    recorder = UsageRecorder(units, flush_seconds=0.5, batch_size=1000)
+    recorder.start()
+    try:
+        for n in range(5):
+            recorder.observe(_record(n=n))
+        assert recorder.written == 0  # nothing written on the request path
+        await eventually(lambda: recorder.written == 5)  # the interval passed
+        assert await _count(sessions) == 5
     finally:
         await recorder.aclose()
 
@@ -169,16 +183,14 @@ async def test_database_failure_keeps_rows_for_the_next_flush(
     try:
         for n in range(7):
             recorder.observe(_record(n=n))
-        await asyncio.sleep(0.3)
-        assert recorder.failed_batches >= 1
+        await eventually(lambda: recorder.failed_batches >= 1)
         assert recorder.written == 0
         with acting_for("LATE", "ACC_LATE"):
             recorder.observe(_record("ka99999"))
 
         recorder._units = units  # the database is back
-        await asyncio.sleep(0.3)
+        await eventually(lambda: recorder.written == 8)
         assert await _count(sessions) == 8
-        assert recorder.written == 8
         failures = recorder.failed_batches
     finally:
         await recorder.aclose()

@@ -50,7 +50,7 @@ async def test_an_instance_without_the_lease_asks_once_per_account_until_it_is_t
     supervisor.watch("user-a", trading("acct-a"))  # time to ask again
 
     messages = heard.messages()
-    asked = [(await asyncio.wait_for(anext(messages), 1))["user_id"] for _ in range(3)]
+    asked = [(await asyncio.wait_for(anext(messages), 15))["user_id"] for _ in range(3)]
     assert asked == ["user-a", "user-b", "user-a"]
     await asyncio.sleep(0.05)
     await supervisor.aclose()
