@@ -66,11 +66,13 @@ def test_simulator_process_serves_tokens_and_quotes() -> None:
         token = httpx.post(
             f"{base}/oauth2/token",
             json={"grant_type": "client_credentials", "appkey": "cli", "secretkey": "s"},
+            timeout=30,
         ).json()["token"]
         quote = httpx.post(
             f"{base}/api/dostk/stkinfo",
             json={"stk_cd": "005930"},
             headers={"api-id": "ka10001", "authorization": f"Bearer {token}"},
+            timeout=30,
         ).json()
         assert quote["return_code"] == 0 and quote["stk_nm"] == "삼성전자"
     finally:

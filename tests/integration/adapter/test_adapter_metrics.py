@@ -60,7 +60,7 @@ async def scrape(http: httpx.AsyncClient) -> tuple[str, Samples]:
     return answer.text, parse(answer.text)
 
 
-async def _next(ws: Any, wanted: str, within: float = 5.0) -> dict[str, Any]:
+async def _next(ws: Any, wanted: str, within: float = 15.0) -> dict[str, Any]:
     async with asyncio.timeout(within):
         while True:
             message: dict[str, Any] = orjson.loads(await ws.recv())
@@ -110,7 +110,7 @@ async def test_adapter_metrics_after_rest_and_realtime(running: RunningSimulator
             async with connect(ws_url) as ws:
                 await ws.send(orjson.dumps({"type": "SUBSCRIBE", "stock_codes": [CODE]}).decode())
                 await _next(ws, "SUBSCRIBED")
-                async with asyncio.timeout(10):
+                async with asyncio.timeout(15):
                     while True:
                         _t, live = await scrape(http)
                         if value(live, "qtp_upstream_connected", **A) == 1:
@@ -121,7 +121,7 @@ async def test_adapter_metrics_after_rest_and_realtime(running: RunningSimulator
                 assert value(live, "qtp_ws_subscriptions", **A) == 1
                 assert value(live, "qtp_upstream_subscribed_codes", **A) == 1
                 ticks = 0.0
-                async with asyncio.timeout(10):
+                async with asyncio.timeout(15):
                     while ticks < 1:
                         await asyncio.to_thread(running.advance, 5)
                         await asyncio.sleep(0.1)
@@ -132,7 +132,7 @@ async def test_adapter_metrics_after_rest_and_realtime(running: RunningSimulator
                 assert value(live, "qtp_fanout_queue_depth", **A) is not None
                 assert value(live, "qtp_fanout_dropped_total", **A) == 0
 
-            async with asyncio.timeout(10):
+            async with asyncio.timeout(15):
                 while value(live, "qtp_ws_clients", **A) != 0:
                     await asyncio.sleep(0.05)
                     _t, live = await scrape(http)

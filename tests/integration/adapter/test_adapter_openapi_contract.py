@@ -49,7 +49,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         json.dumps(
             {
                 "start": market_time(),
-                "token_lifetime_seconds": 7 * 86_400,
+                "token_lifetime_seconds": 30 * 86_400,  # market_time() may be a holiday behind
                 "rate_limit": {"per_second": 100_000},
             }
         )

@@ -15,18 +15,31 @@ from pathlib import Path
 import httpx
 from tests.integration.serving import free_port
 
-from quantum.platform.demo import demo_start
+from quantum.kiwoom.wire import KST
+from quantum.krx.sessions import KrxCalendar, Phase
 
 CLEARED = ("DATABASE_URL", "REDIS_URL", "KIWOOM_ADAPTER_URL", "QTP_SIMULATOR_URL", "QTP_SIMULATOR")
 """Variables of the caller's shell that would change what the services do."""
 
 
 def market_time() -> str:
-    """A time the market is open at, close enough to the wall clock that an adapter
-    (which keeps wall-clock time) finds the simulator's tokens valid."""
+    """An hour after the open (10:00 KST on a normal day) of the latest trading day on
+    which that hour has passed: inside the continuous session, away from the auctions
+    (where an upper-limit buy does not fill at once), whatever the hour the tests run
+    at; and never ahead of the wall clock, at most a long holiday behind it, so an
+    adapter (which keeps wall-clock time) finds the simulator's tokens (thirty days'
+    lifetime in these tests) valid."""
     now = datetime.now(UTC)
-    start = demo_start(now)
-    return (now if start is None else start + timedelta(hours=1)).isoformat()
+    calendar = KrxCalendar()
+    day = now.astimezone(KST).date()
+    while True:
+        schedule = calendar.schedule(day)
+        if schedule is not None:
+            start = schedule.open + timedelta(hours=1)
+            if start <= now:
+                assert calendar.phases_at(start) == {Phase.CONTINUOUS}, start
+                return start.isoformat()
+        day = calendar.previous_trading_day(day)
 
 
 @dataclass

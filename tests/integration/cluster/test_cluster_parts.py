@@ -4,6 +4,7 @@ the shared lock (the whole platform on several instances: test_instances.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from tests.integration.simulator.conftest import (  # noqa: F401  (fixtures)
     start_simulator,
 )
 from tests.redis_server import REDIS_URL
+from tests.waiting import eventually
 
 from quantum.kiwoom.settings import KiwoomSettings
 from quantum.kiwoom.tokens import TokenManager
@@ -37,16 +39,16 @@ async def test_a_message_published_on_one_instance_reaches_the_others(
         await buses[2].publish("orders:u1", {"type": "ORDER_UPDATE", "n": 1})
         for listener in listeners:
             received = listener.messages()
-            assert await asyncio.wait_for(anext(received), 5) == {"type": "ORDER_UPDATE", "n": 1}
+            assert await asyncio.wait_for(anext(received), 15) == {"type": "ORDER_UPDATE", "n": 1}
         await buses[1].publish("orders:u2", {"n": 2})
-        assert await asyncio.wait_for(anext(other_topic.messages()), 5) == {"n": 2}
+        assert await asyncio.wait_for(anext(other_topic.messages()), 15) == {"n": 2}
         # the publisher's own subscriber gets it once, through Redis
         await listeners[0].close()
         own = await buses[2].subscribe("orders:u1")
         await buses[2].publish("orders:u1", {"n": 3})
-        assert await asyncio.wait_for(anext(own.messages()), 5) == {"n": 3}
+        assert await asyncio.wait_for(anext(own.messages()), 15) == {"n": 3}
         await buses[2].publish("orders:u1", {"n": 4})
-        assert await asyncio.wait_for(anext(own.messages()), 5) == {"n": 4}
+        assert await asyncio.wait_for(anext(own.messages()), 15) == {"n": 4}
         channels = await redis_client.pubsub_channels(f"{redis_prefix}*")
         assert sorted(channels) == sorted(
             [f"{redis_prefix}bus:orders:u1".encode(), f"{redis_prefix}bus:orders:u2".encode()]
@@ -69,26 +71,54 @@ async def test_one_lease_holder_and_a_successor_when_it_goes(
 
         return on_change
 
-    leases = [RedisLease(redis_client, f"{redis_prefix}lease:job", ttl=0.6) for _ in range(3)]
-    for index, lease in enumerate(leases):
-        lease.start(recorder(index))
-    await asyncio.sleep(1.0)
-    holders = [i for i, lease in enumerate(leases) if lease.held]
-    assert len(holders) == 1, changes
-    first = holders[0]
-    # a holder that dies without handing back: the lease runs out and one other takes it
-    task = leases[first]._task
-    assert task is not None
-    task.cancel()
-    await asyncio.sleep(1.2)
-    successors = [i for i, lease in enumerate(leases) if lease.held and i != first]
-    assert len(successors) == 1, changes
-    # a clean shutdown hands it back at once
-    await leases[successors[0]].aclose()
-    await asyncio.sleep(0.4)
-    assert [i for i, lease in enumerate(leases) if i not in (first, successors[0]) and lease.held]
-    for lease in leases:
-        await lease.aclose()
+    key = f"{redis_prefix}lease:job"
+    # ttl 3 s, renewed every 0.75 s: a loaded machine's pauses do not let it run out
+    leases = [RedisLease(redis_client, key, ttl=3.0) for _ in range(3)]
+
+    def token(index: int) -> bytes:
+        return leases[index]._token.encode()
+
+    async def sole_holder(among: list[int]) -> int | None:
+        """The lease among ``among`` whose token Redis holds, if it is the only one
+        of them that believes it holds the lease."""
+        value = await redis_client.get(key)
+        owners = [i for i in among if token(i) == value]
+        believers = [i for i in among if leases[i].held]
+        return owners[0] if owners and believers == owners else None
+
+    async def held_by(among: list[int]) -> bool:
+        return await sole_holder(among) is not None
+
+    try:
+        for index, lease in enumerate(leases):
+            lease.start(recorder(index))
+        await eventually(lambda: held_by([0, 1, 2]))
+        first = await sole_holder([0, 1, 2])
+        assert first is not None
+        assert changes == [(first, True)], changes
+        # a holder that dies without handing back: Redis keeps its token until the
+        # lease runs out, then one other takes it
+        task = leases[first]._task
+        assert task is not None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        assert await redis_client.get(key) == token(first)
+        others = [i for i in range(3) if i != first]
+        await eventually(lambda: held_by(others))
+        successor = await sole_holder(others)
+        assert successor is not None
+        assert changes == [(first, True), (successor, True)], changes
+        # a clean shutdown hands it back at once (Redis no longer holds its token,
+        # long before it would run out), and the last one takes it
+        await leases[successor].aclose()
+        assert await redis_client.get(key) != token(successor)
+        last = [i for i in others if i != successor]
+        await eventually(lambda: held_by(last))
+        assert changes == [(first, True), (successor, True), (last[0], True)], changes
+    finally:
+        for lease in leases:
+            await lease.aclose()
 
 
 async def test_the_shared_lock_excludes_other_instances(redis_prefix: str) -> None:

@@ -64,7 +64,7 @@ def deployment(
 ) -> Iterator[Deployment]:
     sim = start_simulator(
         start=market_time(),
-        token_lifetime_seconds=7 * 86_400,
+        token_lifetime_seconds=30 * 86_400,  # market_time() may be a holiday behind
         rate_limit={"per_second": RATE},
     )
     services: list[Service] = []
@@ -76,6 +76,9 @@ def deployment(
                 {
                     "KIWOOM_ENVIRONMENT": "production",
                     "KIWOOM_REST_URL": sim.base_url,
+                    # a loaded machine can hold a granted send back a few hundred ms
+                    # and bunch it with later ones at the simulator's token bucket
+                    "KIWOOM_RATE_LIMIT_MARGIN_SECONDS": "0.3",
                     "REDIS_URL": REDIS_URL,
                     "QTP_REDIS_PREFIX": redis_prefix,
                 },

@@ -3,6 +3,7 @@ plus the realtime 00/04 sequence (PROTOCOL.md §6.5, §6.6, §8.5)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -211,18 +212,21 @@ def test_market_buy_walks_the_thin_book(start_simulator: StartSimulator) -> None
 
 
 def test_lost_order_response_still_executes(start_simulator: StartSimulator) -> None:
-    sim = start_simulator(lost_response_seconds=3)
+    sim = start_simulator(lost_response_seconds=5)
     token = sim.token()
     ask, _ = _book(sim, token)
     sim.client.post("/_sim/faults", json={"api_id": "kt10000", "lose_response": True, "times": 1})
-    with pytest.raises(httpx.ReadTimeout):
+    with pytest.raises(httpx.ReadTimeout):  # only the wait for the answer is short
         sim.client.post(
             "/api/dostk/ordr",
             json=_order(2, ask),
             headers={"api-id": "kt10000", "authorization": f"Bearer {token}"},
-            timeout=0.5,
+            timeout=httpx.Timeout(10, read=1.5),
         )
-    assert [int(row["cntr_qty"]) for row in _fills(sim, token)] == [2]
+    deadline = time.monotonic() + 15
+    while not (fills := _fills(sim, token)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [int(row["cntr_qty"]) for row in fills] == [2]
 
 
 def test_injected_errors_and_status(simulator: RunningSimulator) -> None:

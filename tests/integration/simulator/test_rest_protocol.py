@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from tests.integration.simulator.conftest import RunningSimulator, StartSimulator
 
+from quantum.simulator.ratelimit import RateLimiter
+
 
 def _error(response: object) -> tuple[int, int, str]:
     import httpx
@@ -110,24 +112,41 @@ def test_success_values_are_strings_and_return_code_int(simulator: RunningSimula
     assert all(isinstance(value, str) for value in body.values())
 
 
+def _freeze_limiter(sim: RunningSimulator) -> None:
+    """The simulator's limiter, with its budget, on a clock that does not move: no
+    token comes back between calls however slowly the machine makes them."""
+    limiter = sim.sim.limiter
+    sim.sim.limiter = RateLimiter(
+        limiter.per_second,
+        limiter.burst,
+        limiter.global_per_second,
+        enabled=limiter.enabled,
+        monotonic=lambda: 0.0,
+    )
+
+
 def test_rate_limit_is_429_with_1700(start_simulator: StartSimulator) -> None:
     sim = start_simulator(rate_limit={"per_second": 5})
+    _freeze_limiter(sim)
     token = sim.token()
     answers = [sim.call("ka10001", "stkinfo", {"stk_cd": "005930"}, token) for _ in range(8)]
-    limited = [a for a in answers if a.status_code == 429]
-    assert limited, "eight quick calls must exceed a 5/s budget"
-    _, family, message = _error(limited[0])
+    statuses = [a.status_code for a in answers]
+    assert statuses == [200] * 5 + [429] * 3, "a 5/s budget lets five calls through at once"
+    _, family, message = _error(answers[5])
     assert family == 5
     assert message == (
         "허용된 요청 개수를 초과하였습니다[1700:허용된 API 요청 개수를 초과하였습니다. "
         "유량=5, API ID=ka10001]"
     )
+    assert sim.sim.limiter.rejections == {"ka10001": 3}
     other_tr = sim.call("ka10004", "mrkcond", {"stk_cd": "005930"}, token)
     assert other_tr.status_code == 200, "the budget is per api-id"
 
 
 def test_mock_mode_default_limit_is_one_per_second(start_simulator: StartSimulator) -> None:
     sim = start_simulator(mode="mock", rate_limit={})
+    _freeze_limiter(sim)
+    assert sim.sim.limiter.per_second == 1
     token = sim.token()
     first = sim.call("ka10001", "stkinfo", {"stk_cd": "005930"}, token)
     second = sim.call("ka10001", "stkinfo", {"stk_cd": "005930"}, token)

@@ -169,14 +169,18 @@ def test_drop_fault_closes_the_socket(simulator: RunningSimulator) -> None:
 
 
 def test_silence_fault_keeps_socket_open_but_quiet(start_simulator: StartSimulator) -> None:
-    sim = start_simulator(websocket={"ping_interval_seconds": 0.05})
+    # PINGs every 0.1 s, the socket closed after 20 unanswered (2 s): the test may
+    # leave PINGs unanswered for up to 2 s before the silence without losing it
+    sim = start_simulator(websocket={"ping_interval_seconds": 0.1, "max_missed_pings": 20})
     sock = KiwoomSocket(sim.ws_url)
     sock.login(sim.token())
     _register(sock, ["005930"], ["0B"])
     assert sim.client.post("/_sim/ws/silence", json={}).json() == {"silenced": 1}
     sim.advance(30)
+    # no data comes, and the PINGs it no longer gets are not counted as missed: after
+    # longer than 20 PINGs' time, the socket is still open (a closed one raises)
     with pytest.raises(TimeoutError):
-        sock.wait_for(lambda f: True, timeout=0.5)
+        sock.wait_for(lambda f: True, timeout=3.0)
     sock.close()
 
 
