@@ -8,6 +8,7 @@ import os
 import secrets
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,7 +29,10 @@ async def pg_admin(statement: str) -> None:
 
 
 def _run(statement: str) -> None:
-    asyncio.run(pg_admin(statement))
+    """On a thread of its own: the caller's thread may be running an event loop
+    already (Playwright's sync API keeps one for the browser tests' session)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, pg_admin(statement)).result()
 
 
 @contextmanager
