@@ -16,18 +16,13 @@ from quantum.adapter.api import create_adapter_app
 from quantum.adapter.factory import inprocess_broker
 from quantum.adapter.metrics import AdapterMetrics, install_metrics
 from quantum.adapter.service import InProcessBroker
-from quantum.http_protocol import JsonErrorHttpProtocol
 from quantum.kiwoom.client import KiwoomClient
 from quantum.kiwoom.settings import KiwoomSettings
 from quantum.kiwoom.shared_ratelimit import RedisOutboundLimiter, keys_prefix
 from quantum.metrics import chain_observers
-from quantum.serving import KEEP_ALIVE_SECONDS, WS_MAX_MESSAGE_BYTES
+from quantum.serving import SERVICE_OPTIONS, WS_OPTIONS
 
-UVICORN_WS_OPTIONS: dict[str, Any] = {
-    "ws": "websockets-sansio",
-    "ws_per_message_deflate": False,
-    "ws_max_size": WS_MAX_MESSAGE_BYTES,
-}
+UVICORN_WS_OPTIONS: dict[str, Any] = {**WS_OPTIONS, "ws_per_message_deflate": False}
 """WebSocket options of the adapter's uvicorn, chosen by ``bench.fanout`` (see
 docs/adapter-contracts.md, "Fan-out performance"): compressing every realtime
 frame cost about a third of the adapter's CPU for a few hundred bytes of JSON.
@@ -105,12 +100,6 @@ def serve(
         host=host,
         port=port,
         log_level="info",
-        # every call is counted in /metrics and logged by the platform that made it: a
-        # line per request cost CPU on the path of every order sent through here
-        access_log=False,
-        http=JsonErrorHttpProtocol,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        timeout_graceful_shutdown=10,
-        **UVICORN_WS_OPTIONS,
+        **{**SERVICE_OPTIONS, **UVICORN_WS_OPTIONS},
     )
     eventloop.run(uvicorn.Server(config).serve())

@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Final
 
 import uvicorn
 
 from quantum import eventloop
-from quantum.http_protocol import JsonErrorHttpProtocol
 from quantum.platform.app import create_platform_app
 from quantum.platform.core import Platform
 from quantum.platform.demo import ensure_demo
 from quantum.platform.settings import PlatformSettings
-from quantum.serving import KEEP_ALIVE_SECONDS, WS_MAX_MESSAGE_BYTES
+from quantum.serving import SERVICE_OPTIONS
 
 log = logging.getLogger(__name__)
-
-UVICORN_OPTIONS: Final[dict[str, Any]] = {
-    "ws": "websockets-sansio",
-    "ws_max_size": WS_MAX_MESSAGE_BYTES,
-    "http": JsonErrorHttpProtocol,
-    "access_log": False,
-    "timeout_graceful_shutdown": 10,
-    "timeout_keep_alive": KEEP_ALIVE_SECONDS,
-}
-"""How the platform is served (the realtime tests serve it the same way)."""
 
 
 def serve(
@@ -53,7 +41,7 @@ def serve(
             raise
         eventloop.settle_heap()
         announce(f"Quantum Trading Platform on http://{host}:{port}  (API docs: /docs)")
-        config = uvicorn.Config(app, host=host, port=port, log_level="info", **UVICORN_OPTIONS)
+        config = uvicorn.Config(app, host=host, port=port, log_level="info", **SERVICE_OPTIONS)
         await uvicorn.Server(config).serve()
 
     eventloop.run(main())

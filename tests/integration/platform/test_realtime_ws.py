@@ -30,8 +30,7 @@ from quantum.platform.realtime.session import (
     RealtimeOptions,
     RealtimeSession,
 )
-from quantum.platform.server import UVICORN_OPTIONS
-from quantum.serving import WS_MAX_MESSAGE_BYTES
+from quantum.serving import SERVICE_OPTIONS, WS_MAX_MESSAGE_BYTES
 
 CODE = "005930"
 OTHER = "000660"
@@ -45,7 +44,7 @@ async def serve(app: FastAPI) -> AsyncIterator[str]:
     """uvicorn on a free port in this event loop; yields the ``ws://`` URL of the endpoint."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **UVICORN_OPTIONS)
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **SERVICE_OPTIONS)
     )
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(10):
