@@ -33,6 +33,7 @@ __all__ = [
     "from_http_error",
     "redact",
     "register_secret",
+    "return_code_of",
 ]
 
 # --------------------------------------------------------------------------- redaction
@@ -218,7 +219,8 @@ def classify(
     return KiwoomError
 
 
-def _return_code(body: Mapping[str, Any] | None) -> int | None:
+def return_code_of(body: Mapping[str, Any] | None) -> int | None:
+    """A REST answer's or a realtime message's ``return_code``; None when missing or garbled."""
     if body is None:
         return None
     value = body.get("return_code")
@@ -244,7 +246,7 @@ def from_answer(
     object, e.g. a WAF's HTML page). Two-level codes are read with
     :func:`quantum.kiwoom.errors.parse_error`; bare 4-digit top-level codes count.
     """
-    return_code = _return_code(body)
+    return_code = return_code_of(body)
     if return_code == 0 and 200 <= http_status < 300:
         return None
     if return_code is not None and return_code != 0:

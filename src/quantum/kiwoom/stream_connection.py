@@ -10,6 +10,8 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 
+from quantum.kiwoom.exceptions import return_code_of
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -119,7 +121,5 @@ class StreamConnection:
 
 def answer_code(message: Mapping[str, Any]) -> int:
     """An answer's ``return_code`` (a missing or garbled one counts as a failure)."""
-    try:
-        return int(str(message.get("return_code", 1)).strip() or 1)
-    except ValueError:
-        return 1
+    code = return_code_of(message)
+    return 1 if code is None else code
