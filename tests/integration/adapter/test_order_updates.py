@@ -12,6 +12,7 @@ from typing import Any
 
 from tests.integration.adapter.conftest import CODE, MakeBroker
 from tests.integration.simulator.conftest import RunningSimulator
+from tests.waiting import eventually
 
 from quantum.adapter.broker import Broker, Subscription
 from quantum.adapter.realtime.fanout import SLOW_CONSUMER_CLOSE_CODE, Subscriber
@@ -90,12 +91,11 @@ def ws_messages(running: RunningSimulator) -> dict[str, int]:
 
 
 async def until_ws_messages(running: RunningSimulator, trnm: str, count: int) -> None:
-    async with asyncio.timeout(10):
-        while True:
-            counts = await asyncio.to_thread(ws_messages, running)
-            if counts.get(trnm, 0) >= count:
-                return
-            await asyncio.sleep(0.05)
+    async def arrived() -> bool:
+        counts = await asyncio.to_thread(ws_messages, running)
+        return counts.get(trnm, 0) >= count
+
+    await eventually(arrived, within=10)
 
 
 async def buy_marketable(broker: Broker, quantity: int) -> str:

@@ -484,12 +484,11 @@ async def test_events_iterator_and_close(simulator: RunningSimulator) -> None:
     assert any(isinstance(e, TradeEvent) and e.code == "005930" for e in seen)
     with pytest.raises(StreamClosedError):
         await stream.subscribe("000660")
-    for _ in range(100):  # the server notices the close
-        if not await _sim_sessions(simulator):
-            break
-        await asyncio.sleep(0.05)
-    else:
-        pytest.fail("the simulator still has a session after close()")
+
+    async def server_noticed_the_close() -> bool:
+        return not await _sim_sessions(simulator)
+
+    await eventually(server_noticed_the_close, within=5)
 
 
 async def test_an_async_callback_may_subscribe(simulator: RunningSimulator) -> None:
