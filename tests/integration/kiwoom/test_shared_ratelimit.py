@@ -21,6 +21,7 @@ import pytest
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from tests.grants import most_in_window
 
 from quantum.kiwoom.ratelimit import LimitScope, RateLimit, TrKind
 from quantum.kiwoom.settings import KiwoomEnvironment, KiwoomSettings, key_fingerprint
@@ -88,12 +89,6 @@ def assert_no_needless_waits(waits: list[int], grants: int, limit: int) -> None:
     assert waits, "the budget was spent, so someone waited"
     assert max(waits) <= SPAN * 1000 + 1, waits
     assert len(waits) <= 3 * (grants - limit), waits
-
-
-def most_in_window(times: list[float], length: float) -> int:
-    """The most grants inside any window ``[t, t + length)``."""
-    ordered = sorted(times)
-    return max(sum(1 for u in ordered[i:] if u - t < length) for i, t in enumerate(ordered))
 
 
 async def test_two_processes_share_one_per_api_budget(

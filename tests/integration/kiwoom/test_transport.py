@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from tests.grants import Grants, most_in_window
 from tests.integration.kiwoom.conftest import (
     APP_KEY,
     Harness,
@@ -83,26 +84,6 @@ class Sent:
 
     def for_api(self, api_id: str) -> list[httpx.Request]:
         return [r for r in self.requests if r.headers.get("api-id") == api_id]
-
-
-class Grants:
-    """An ``on_acquire`` recorder: when the limiter granted each send (its own clock)."""
-
-    def __init__(self) -> None:
-        self.sends: list[tuple[str, float]] = []
-
-    def __call__(self, fingerprint: str, api_id: str, moment: float) -> None:
-        self.sends.append((api_id, moment))
-
-    def stamps(self, api_id: str) -> list[float]:
-        return sorted(moment for sent, moment in self.sends if sent == api_id)
-
-    def most_in(self, window: float, api_id: str) -> int:
-        """The most grants inside any half-open window [t, t + window)."""
-        stamps = self.stamps(api_id)
-        return max(
-            (sum(1 for t in stamps if start <= t < start + window) for start in stamps), default=0
-        )
 
 
 # --------------------------------------------------------------------------- wire
@@ -352,7 +333,7 @@ async def test_limiter_keeps_sends_inside_the_servers_budget(
     usage = limiter.utilisation[(transport.key_fingerprint, "ka10001")]
     assert usage.acquired == 10 and usage.delayed >= 5 and usage.limit == 5
     # the limiter's own grants (its clock): never a sixth inside a window + margin
-    assert grants.most_in(usage.window_seconds, "ka10001") == 5
+    assert most_in_window(grants.stamps("ka10001"), usage.window_seconds) == 5
     assert len(grants.stamps("ka10001")) == 10
 
 
@@ -373,7 +354,7 @@ async def test_a_shared_limiter_paces_two_transports_of_one_key(
     # one budget for both: two grants per window (+ margin), not two per transport
     usage = limiter.utilisation[(first.key_fingerprint, "ka10004")]
     assert usage.window_seconds == 2.0 and usage.acquired == 4
-    assert grants.most_in(usage.window_seconds, "ka10004") == 2
+    assert most_in_window(grants.stamps("ka10004"), usage.window_seconds) == 2
     assert len(grants.stamps("ka10004")) == 4
 
 

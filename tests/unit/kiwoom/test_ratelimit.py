@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import pytest
+from tests.grants import Grants, most_in_window
 
 from quantum.kiwoom.ratelimit import (
     RATE_LIMITS,
@@ -20,17 +21,6 @@ from quantum.kiwoom.settings import KiwoomEnvironment, KiwoomSettings, key_finge
 
 P, M = KiwoomEnvironment.PRODUCTION, KiwoomEnvironment.MOCK
 KEY = "PSlimiterKEY"
-
-
-def _max_in_window(stamps: list[float], window: float) -> int:
-    """The most sends inside any half-open window [t, t + window)."""
-    ordered = sorted(stamps)
-    best, start = 0, 0
-    for end, moment in enumerate(ordered):
-        while ordered[start] <= moment - window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 class FakeTime:
@@ -48,17 +38,6 @@ class FakeTime:
         self.sleeps.append(seconds)
         await asyncio.sleep(0)
         self.now += seconds
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.sends: list[tuple[str, str, float]] = []
-
-    def __call__(self, fingerprint: str, api_id: str, moment: float) -> None:
-        self.sends.append((fingerprint, api_id, moment))
-
-    def stamps(self, api_id: str | None = None) -> list[float]:
-        return [t for _, a, t in self.sends if api_id is None or a == api_id]
 
 
 def test_the_table_says_what_protocol_section_5_says() -> None:
@@ -99,7 +78,7 @@ def test_overrides_from_settings() -> None:
 
 async def test_never_more_than_the_limit_in_any_sliding_window() -> None:
     window, limit = 0.1, 5
-    recorder = Recorder()
+    recorder = Grants()
     limiter = OutboundLimiter(
         [RateLimit(P, LimitScope.PER_API, TrKind.ANY, limit, window)], on_acquire=recorder
     )
@@ -108,7 +87,7 @@ async def test_never_more_than_the_limit_in_any_sliding_window() -> None:
     elapsed = time.monotonic() - started
     stamps = recorder.stamps()
     assert len(stamps) == 23
-    assert _max_in_window(stamps, window) == limit, "full use, never over"
+    assert most_in_window(stamps, window) == limit, "full use, never over"
     ordered = sorted(stamps)
     for earlier, later in zip(ordered, ordered[limit:], strict=False):
         assert later - earlier >= window
@@ -119,7 +98,7 @@ async def test_never_more_than_the_limit_in_any_sliding_window() -> None:
 async def test_a_token_bucket_burst_pattern_is_not_allowed() -> None:
     """Bucket with burst 5 would let 5 go at t≈0.099 and 5 more at t≈0.1; we wait."""
     window = 0.1
-    recorder = Recorder()
+    recorder = Grants()
     limiter = OutboundLimiter(
         [RateLimit(P, LimitScope.PER_API, TrKind.ANY, 5, window)], on_acquire=recorder
     )
@@ -132,7 +111,7 @@ async def test_a_token_bucket_burst_pattern_is_not_allowed() -> None:
 
 
 async def test_budgets_are_per_key_and_per_api_id() -> None:
-    recorder = Recorder()
+    recorder = Grants()
     limiter = OutboundLimiter(
         [RateLimit(P, LimitScope.PER_API, TrKind.ANY, 1, 0.2)], on_acquire=recorder
     )
@@ -151,7 +130,7 @@ async def test_budgets_are_per_key_and_per_api_id() -> None:
 
 async def test_the_global_budget_spans_api_ids() -> None:
     window = 0.1
-    recorder = Recorder()
+    recorder = Grants()
     limiter = OutboundLimiter(
         [
             RateLimit(P, LimitScope.PER_API, TrKind.ANY, 100, window),
@@ -161,11 +140,11 @@ async def test_the_global_budget_spans_api_ids() -> None:
     )
     apis = ["ka10001", "ka10004", "ka10081", "kt10000"]
     await asyncio.gather(*(limiter.acquire(KEY, apis[i % 4]) for i in range(14)))
-    assert _max_in_window(recorder.stamps(), window) == 3
+    assert most_in_window(recorder.stamps(), window) == 3
 
 
 async def test_order_and_query_rows_apply_by_kind() -> None:
-    recorder = Recorder()
+    recorder = Grants()
     fake = FakeTime()
     limiter = OutboundLimiter(
         [
@@ -209,7 +188,7 @@ async def test_a_cancelled_waiter_does_not_block_the_others() -> None:
         asleep.set()
         await asyncio.sleep(0.001)
 
-    recorder = Recorder()
+    recorder = Grants()
     limiter = OutboundLimiter(
         [RateLimit(P, LimitScope.PER_API, TrKind.ANY, 1, 0.1)],
         clock=lambda: now[0],
@@ -232,7 +211,7 @@ async def test_a_cancelled_waiter_does_not_block_the_others() -> None:
 
 
 async def test_margin_widens_the_window() -> None:
-    recorder = Recorder()
+    recorder = Grants()
     limiter = OutboundLimiter(
         [RateLimit(P, LimitScope.PER_API, TrKind.ANY, 1, 0.05)],
         margin_seconds=0.05,
