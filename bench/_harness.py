@@ -117,9 +117,37 @@ def report(name: str, value: float, unit: str) -> None:
         print(f"{name}: {value:.2f} {unit}", flush=True)
 
 
-PLATFORM_ENV_CLEARED = ("DATABASE_URL", "REDIS_URL", "QTP_SIMULATOR_URL", "QTP_SIMULATOR")
-"""Variables of the caller's shell that would change what a benchmark measures (and
-every ``KIWOOM_*`` one)."""
+SERVICE_ENV_CLEARED = ("DATABASE_URL", "REDIS_URL", "QTP_SIMULATOR_URL", "QTP_SIMULATOR")
+"""Variables of the caller's shell that would change what a service does (and every
+``KIWOOM_*`` one): benchmarks and tests set what they measure themselves."""
+
+
+def service_env(env: dict[str, str]) -> dict[str, str]:
+    """The caller's environment without :data:`SERVICE_ENV_CLEARED` and ``KIWOOM_*``,
+    unbuffered output, and ``env`` on top."""
+    cleaned = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in SERVICE_ENV_CLEARED and not k.startswith("KIWOOM_")
+    }
+    return {**cleaned, "PYTHONUNBUFFERED": "1", **env}
+
+
+def wait_healthy(
+    url: str, process: subprocess.Popen[bytes], timeout: float, log_tail: Callable[[], str]
+) -> None:
+    """Return once ``url`` answers 200; ``RuntimeError`` (with ``log_tail()``) if the
+    process exits first, ``TimeoutError`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"exited early ({process.returncode}):\n{log_tail()}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no answer from {url} in {timeout} s:\n{log_tail()}")
+        time.sleep(0.05)
 
 
 @contextlib.contextmanager
@@ -130,41 +158,29 @@ def quantum_process(
     log_path: Path | None = None,
     ready_timeout: float = 90.0,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``quantum <args> --port <free port>`` with ``env`` on top of a cleaned
-    environment; yields (base URL, process) once ``/health`` answers. Output goes to
-    ``log_path`` (default: discarded)."""
+    """``quantum <args> --port <free port>`` with ``env`` on top of
+    :func:`service_env`; yields (base URL, process) once ``/health`` answers. Output
+    goes to ``log_path`` (default: discarded)."""
     port = free_port()
-    full_env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in PLATFORM_ENV_CLEARED and not k.startswith("KIWOOM_")
-    }
-    full_env.update({"PYTHONUNBUFFERED": "1", **env})
     command = [sys.executable, "-m", "quantum.cli", *args, "--port", str(port)]
-    name = args[0]
+
+    def log_tail() -> str:
+        return log_path.read_text(errors="replace")[-4000:] if log_path else ""
+
     with contextlib.ExitStack() as stack:
         output: Any = subprocess.DEVNULL
         if log_path is not None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             output = stack.enter_context(log_path.open("wb"))
-        process = subprocess.Popen(command, env=full_env, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, env=service_env(env), stdout=output, stderr=subprocess.STDOUT
+        )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + ready_timeout
-            while True:
-                if process.poll() is not None:
-                    tail = log_path.read_text(errors="replace")[-4000:] if log_path else ""
-                    raise RuntimeError(
-                        f"quantum {name} exited early ({process.returncode}):\n{tail}"
-                    )
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"quantum {name} did not answer /health in {ready_timeout} s"
-                    )
-                time.sleep(0.1)
+            try:
+                wait_healthy(f"{base}/health", process, ready_timeout, log_tail)
+            except (RuntimeError, TimeoutError) as exc:
+                raise type(exc)(f"quantum {args[0]}: {exc}") from None
             yield base, process
         finally:
             process.terminate()

@@ -9,12 +9,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from bench._harness import free_port
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+__all__ = ["ServedApp", "free_port", "serve_in_thread"]
 
 
 @dataclass

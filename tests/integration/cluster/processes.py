@@ -3,23 +3,18 @@ runs, natively): started, killed and restarted by the scale-out tests."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
+from bench._harness import service_env, wait_healthy
 from tests.integration.serving import free_port
 
 from quantum.kiwoom.wire import KST
 from quantum.krx.sessions import KrxCalendar, Phase
-
-CLEARED = ("DATABASE_URL", "REDIS_URL", "KIWOOM_ADAPTER_URL", "QTP_SIMULATOR_URL", "QTP_SIMULATOR")
-"""Variables of the caller's shell that would change what the services do."""
 
 
 def market_time() -> str:
@@ -65,27 +60,18 @@ class Service:
         return self.process.pid
 
     def start(self, ready_timeout: float = 60.0) -> Service:
-        environment = {k: v for k, v in os.environ.items() if k not in CLEARED}
-        environment.update({"PYTHONUNBUFFERED": "1", **self.env})
         self.starts += 1
         log = (self.log_dir / f"{self.name}-{self.starts}.log").open("wb")
         command = [sys.executable, "-m", "quantum.cli", *self.args, "--port", str(self.port)]
         self.process = subprocess.Popen(
-            command, env=environment, stdout=log, stderr=subprocess.STDOUT
+            command, env=service_env(self.env), stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
-        deadline = time.monotonic() + ready_timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited early:\n{self.log_tail()}")
-            try:
-                if httpx.get(self.url + self.health, timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.name} did not start:\n{self.log_tail()}")
-            time.sleep(0.05)
+        try:
+            wait_healthy(self.url + self.health, self.process, ready_timeout, self.log_tail)
+        except (RuntimeError, TimeoutError) as exc:
+            raise type(exc)(f"{self.name}: {exc}") from None
+        return self
 
     def log_tail(self, size: int = 3000) -> str:
         path = self.log_dir / f"{self.name}-{self.starts}.log"
