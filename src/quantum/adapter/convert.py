@@ -107,6 +107,11 @@ def amend_ack(ack: models.ModifyAck | models.CancelAck) -> schema.OrderAck:
 
 def broker_order(row: models.OpenOrder | models.Fill) -> schema.BrokerOrder:
     order_type = row.order_type.name if row.order_type is not None else row.order_type_text
+    filled = row.filled_qty or 0
+    average = row.fill_price or 0
+    if isinstance(row, models.OpenOrder) and row.filled_amount and filled > 0:
+        # ka10075's cntr_pric is the latest fill's price; its cntr_tot_amt gives the average
+        average = row.filled_amount // filled
     return schema.BrokerOrder(
         order_no=row.order_no,
         original_order_no=row.original_order_no,
@@ -116,8 +121,8 @@ def broker_order(row: models.OpenOrder | models.Fill) -> schema.BrokerOrder:
         order_type=order_type,
         quantity=row.qty,
         price=row.price,
-        filled_quantity=row.filled_qty or 0,
-        filled_price=row.fill_price or 0,
+        filled_quantity=filled,
+        filled_price=average,
         remaining_quantity=row.remaining_qty,
         time=row.time,
     )

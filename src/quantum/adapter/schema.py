@@ -221,9 +221,9 @@ class OrderUpdateMessage(Schema):
     ``order_price``             ``order_price`` (901, unsigned)
     ``filled_quantity``         ``fill_qty`` (911 체결량, Kiwoom's cumulative quantity);
                                 the adapter also sums the unit fills (915) it saw per
-                                order number and sends the larger of the two, so a
-                                source that puts the unit quantity in 911 (the
-                                simulator) still gives the cumulative; 0 before a fill
+                                order number and sends the larger of the two (a source
+                                that put the unit quantity in 911 would still give the
+                                cumulative of what the stream saw); 0 before a fill
     ``remaining_quantity``      ``unfilled_qty`` (902 미체결수량)
     ``fill_no``                 ``fill_no`` (909; ``None`` when empty)
     ``fill_price``              ``unit_fill_price`` (914) if present, else

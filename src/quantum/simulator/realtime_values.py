@@ -142,7 +142,7 @@ def order_values(event: OrderEvent) -> dict[str, str]:
             "time": format_time(event.at),
             "fill_no": event.fill_no,
             "fill_price": str(event.fill_price) if fill else "",
-            "fill_qty": str(event.fill_qty) if fill else "",
+            "fill_qty": str(order.filled_qty) if fill else "",  # 911: cumulative, as Kiwoom's
             "price": str(event.current_price),
             "best_ask": str(event.best_ask),
             "best_bid": str(event.best_bid),

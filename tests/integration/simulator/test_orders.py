@@ -272,7 +272,11 @@ def test_realtime_order_and_balance_sequence(simulator: RunningSimulator) -> Non
                 balance = entry["values"]
     assert seen[0]["913"] == "접수" and seen[0]["902"] == "5" and seen[0]["9203"] == ord_no
     assert all(v["913"] == "체결" for v in seen[1:])
-    assert sum(int(v["911"]) for v in seen[1:]) == 5
+    # 915: each fill's quantity; 911: the order's cumulative, as Kiwoom sends it
+    assert sum(int(v["915"]) for v in seen[1:]) == 5
+    cumulative = [int(v["911"]) for v in seen[1:]]
+    assert cumulative == sorted(cumulative) and cumulative[-1] == 5
+    assert all(int(v["902"]) + int(v["911"]) == 5 for v in seen[1:])
     assert seen[0]["9201"] == account and seen[0]["905"] == "+매수" and seen[0]["907"] == "2"
     assert balance["930"] == "5" and balance["9201"] == account
     sock.close()

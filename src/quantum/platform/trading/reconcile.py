@@ -11,10 +11,12 @@ by polling and by the stream is written once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from weakref import WeakValueDictionary
 
 from quantum.adapter.schema import BrokerOrder, Side
 from quantum.platform.services.accounts import Trading
@@ -66,6 +68,8 @@ class Reconciler:
         self._settle_after = settle_after
         self._clock = clock
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._filling: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+        """Per order while fills of it are applied or wait (see :meth:`apply_fill`)."""
 
     async def sync(self, user_id: str, trading: Trading) -> int:
         """Bring the user's unsettled orders in line with the broker; the number of
@@ -86,7 +90,7 @@ class Reconciler:
             open_orders = await broker.open_orders(trading.credentials)
             fills = await broker.fills(trading.credentials)
         snapshot: dict[str, BrokerOrder] = {}
-        for row in [*fills, *open_orders]:
+        for row in [*open_orders, *fills]:  # a tie goes to the fills list (ka10076)
             known = snapshot.get(row.order_no)
             if known is None or row.filled_quantity >= known.filled_quantity:
                 snapshot[row.order_no] = row
@@ -139,9 +143,7 @@ class Reconciler:
         written = 0
         number = view.broker_order_no
         if row is not None and number is not None:
-            written += await self.apply_fill(
-                view, number, row.filled_quantity, row.filled_price, average=True
-            )
+            written += await self.apply_fill(view, number, row.filled_quantity, row.filled_price)
             refreshed = await self._store.get(view.order_id)
             view = refreshed or view
         if is_open or view.state.is_final or view.state is OrderState.PENDING_MODIFY:
@@ -159,31 +161,54 @@ class Reconciler:
         return written
 
     async def apply_fill(
-        self,
-        view: OrderView,
-        broker_order_no: str,
-        cumulative: int,
-        price: int | None,
-        *,
-        average: bool,
+        self, view: OrderView, broker_order_no: str, cumulative: int, average_price: int
     ) -> int:
-        """Record what the broker filled on ``broker_order_no`` beyond what we know.
-        ``price`` is the average over all its fills (``average``) or this fill's."""
-        increment = cumulative - view.broker_filled_quantity
-        if increment <= 0 or not price:
-            return 0
-        if average:
-            amount = cumulative * price - view.broker_filled_amount
-            fill_price = max(round(amount / increment), 1)
-        else:
-            fill_price = price
+        """Record what a snapshot says the broker filled on ``broker_order_no``
+        (``cumulative`` at ``average_price``) beyond what we know; events written."""
+        async with self._filling_of(view) as latest:
+            increment = cumulative - latest.broker_filled_quantity
+            if increment <= 0 or not average_price:
+                return 0
+            amount = cumulative * average_price - latest.broker_filled_amount
+            price = max(round(amount / increment), 1)
+            return await self._record_fill(latest, broker_order_no, cumulative, increment, price)
+
+    async def apply_unit_fill(
+        self, view: OrderView, broker_order_no: str, cumulative: int, quantity: int, price: int
+    ) -> int | None:
+        """Record one fill the stream reported (``quantity`` at ``price``, making
+        ``cumulative``); events written, or None when the cumulative does not follow
+        from what we know (a frame was missed: the caller takes a snapshot)."""
+        async with self._filling_of(view) as latest:
+            increment = cumulative - latest.broker_filled_quantity
+            if increment <= 0:
+                return 0  # already known
+            if increment != quantity:
+                return None
+            return await self._record_fill(latest, broker_order_no, cumulative, increment, price)
+
+    @contextlib.asynccontextmanager
+    async def _filling_of(self, view: OrderView) -> AsyncIterator[OrderView]:
+        """The order as stored, while no other fill of it is being applied. The stream
+        and the snapshots may report the same fill at once, each keyed by the
+        cumulative it saw: measured against an older view, a fill applied meanwhile
+        would be counted again."""
+        lock = self._filling.get(view.order_id)
+        if lock is None:
+            lock = self._filling[view.order_id] = asyncio.Lock()
+        async with lock:
+            yield await self._store.get(view.order_id) or view
+
+    async def _record_fill(
+        self, view: OrderView, broker_order_no: str, cumulative: int, increment: int, price: int
+    ) -> int:
         complete = view.filled_quantity + increment >= view.quantity
         done = await self._orders.record(
             view.order_id,
             EventType.FILLED if complete else EventType.PARTIALLY_FILLED,
             {
                 "fill_quantity": increment,
-                "fill_price": fill_price,
+                "fill_price": price,
                 "broker_order_no": broker_order_no,
                 "cumulative": cumulative,
             },

@@ -126,17 +126,18 @@ class OrderReports:
 
     async def _apply(self, feed: _Feed, view: OrderView, message: OrderUpdateMessage) -> None:
         assert message.fill_quantity is not None and message.fill_price is not None
-        account_id = feed.trading.kiwoom_account_id
-        increment = message.filled_quantity - view.broker_filled_quantity
-        if increment <= 0:
-            return  # already known
-        if increment != message.fill_quantity:
+        applied = await self._reconciler.apply_unit_fill(
+            view,
+            message.order_no,
+            message.filled_quantity,
+            message.fill_quantity,
+            message.fill_price,
+        )
+        if applied is None:
             await self._resync(feed)  # a frame was missed: take the broker's average
             return
-        feed.applied += await self._reconciler.apply_fill(
-            view, message.order_no, message.filled_quantity, message.fill_price, average=False
-        )
-        self._orders.ledger.invalidate(account_id)
+        feed.applied += applied
+        self._orders.ledger.invalidate(feed.trading.kiwoom_account_id)
 
     def _drain_soon(self, feed: _Feed) -> None:
         if feed.drainer is None or feed.drainer.done():

@@ -42,7 +42,8 @@ class OrderEvent:
     913 ``kind`` · 302 ``order.name`` · 900 ``order.qty`` · 901 ``order.price`` ·
     902 ``order.remaining`` · 903 ``order.filled_amount`` · 904 ``order.orig_order_no`` ·
     905 ``label`` · 906 ``order_type_name`` · 907 ``order.side.kiwoom_code`` · 908 ``at`` ·
-    909 ``fill_no`` · 910/914 ``fill_price`` · 911/915 ``fill_qty`` · 10 ``current_price`` ·
+    909 ``fill_no`` · 910/914 ``fill_price`` · 911 ``order.filled_qty`` (cumulative) ·
+    915 ``fill_qty`` (this fill) · 10 ``current_price`` ·
     27 ``best_ask`` · 28 ``best_bid`` · 938 ``commission`` · 939 ``tax`` · 919 ``reason``.
     """
 

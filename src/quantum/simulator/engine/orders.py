@@ -110,7 +110,7 @@ class IllegalTransitionError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Fill:
-    """One execution of one order (FIDs 909 체결번호, 910 체결가, 911 체결량)."""
+    """One execution of one order (FIDs 909 체결번호, 914 단위체결가, 915 단위체결량)."""
 
     fill_no: str
     price: int
