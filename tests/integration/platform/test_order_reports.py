@@ -54,3 +54,31 @@ async def test_fill_is_applied_from_the_stream(
     assert sum(int(e.data["fill_quantity"]) for e in fills) == 3
     await harness.platform.supervisor.run_once()  # snapshots agree: nothing new
     assert len(await harness.platform.orders.store.events(order["orderId"])) == len(events)
+
+
+async def test_a_fill_is_measured_against_the_order_as_stored(harness: Harness) -> None:
+    """The stream and a snapshot may report the same fill at once, each handed the
+    order as it was when its report came: a snapshot's cumulative 3 after the
+    stream's 1 is 2 more shares, not 3; the stream's 3 after that is nothing new."""
+    _user, headers = await harness.trader()
+    quote = (await harness.client.get(f"/api/v1/stocks/{CODE}", headers=headers)).json()
+    order = await submit(harness, headers, quote["lowerLimit"])
+    store = harness.platform.orders.store
+    reconciler = harness.platform.supervisor.reconciler
+    before = await store.get(order["orderId"])
+    assert before is not None and before.broker_order_no is not None
+    number, price = before.broker_order_no, quote["lowerLimit"]
+
+    assert await reconciler.apply_unit_fill(before, number, 1, 1, price) == 1
+    assert await reconciler.apply_fill(before, number, 3, price) == 1
+    assert await reconciler.apply_unit_fill(before, number, 3, 2, price) == 0
+    after = await store.get(order["orderId"])
+    assert after is not None
+    assert (after.state.value, after.filled_quantity, after.broker_filled_quantity) == (
+        "FILLED",
+        3,
+        3,
+    )
+    fills = [e for e in await store.events(order["orderId"]) if "fill_quantity" in e.data]
+    assert [int(e.data["fill_quantity"]) for e in fills] == [1, 2]
+    assert await reconciler.apply_unit_fill(after, number, 5, 1, price) is None  # a gap

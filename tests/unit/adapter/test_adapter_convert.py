@@ -174,3 +174,27 @@ def test_models_convert() -> None:
         )
     )
     assert candle.close == 2 and candle.time.date() == date(2026, 11, 24)
+
+
+def test_an_open_orders_fill_price_is_its_average() -> None:
+    """ka10075's cntr_pric is the latest fill's price; BrokerOrder.filled_price is the
+    average (as ka10076's), from the filled amount."""
+    row = models.OpenOrder(
+        order_no="0000013",
+        code="005930",
+        name="삼성전자",
+        side=KiwoomSide.BUY,
+        label="+매수",
+        order_type=OrderType.LIMIT,
+        order_type_text="보통",
+        qty=12,
+        price=72400,
+        remaining_qty=9,
+        original_order_no=None,
+        filled_qty=3,
+        fill_price=72400,
+        filled_amount=72300 + 2 * 72400,
+    )
+    assert convert.broker_order(row).filled_price == 72366  # 217,100 / 3, truncated
+    unfilled = row.model_copy(update={"filled_qty": 0, "fill_price": None, "filled_amount": 0})
+    assert convert.broker_order(unfilled).filled_price == 0
