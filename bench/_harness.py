@@ -134,19 +134,23 @@ def service_env(env: dict[str, str]) -> dict[str, str]:
 
 
 def wait_healthy(
-    url: str, process: subprocess.Popen[bytes], timeout: float, log_tail: Callable[[], str]
+    name: str,
+    url: str,
+    process: subprocess.Popen[bytes],
+    timeout: float,
+    log_tail: Callable[[], str],
 ) -> None:
-    """Return once ``url`` answers 200; ``RuntimeError`` (with ``log_tail()``) if the
-    process exits first, ``TimeoutError`` after ``timeout`` seconds."""
+    """Return once ``url`` answers 200; ``RuntimeError`` (with ``log_tail()``) if
+    ``name``'s process exits first, ``TimeoutError`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
-            raise RuntimeError(f"exited early ({process.returncode}):\n{log_tail()}")
+            raise RuntimeError(f"{name} exited early ({process.returncode}):\n{log_tail()}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(url, timeout=1).status_code == 200:
                 return
         if time.monotonic() > deadline:
-            raise TimeoutError(f"no answer from {url} in {timeout} s:\n{log_tail()}")
+            raise TimeoutError(f"{name}: no answer from {url} in {timeout} s:\n{log_tail()}")
         time.sleep(0.05)
 
 
@@ -177,10 +181,7 @@ def quantum_process(
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            try:
-                wait_healthy(f"{base}/health", process, ready_timeout, log_tail)
-            except (RuntimeError, TimeoutError) as exc:
-                raise type(exc)(f"quantum {args[0]}: {exc}") from None
+            wait_healthy(f"quantum {args[0]}", f"{base}/health", process, ready_timeout, log_tail)
             yield base, process
         finally:
             process.terminate()

@@ -67,10 +67,7 @@ class Service:
             command, env=service_env(self.env), stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
-        try:
-            wait_healthy(self.url + self.health, self.process, ready_timeout, self.log_tail)
-        except (RuntimeError, TimeoutError) as exc:
-            raise type(exc)(f"{self.name}: {exc}") from None
+        wait_healthy(self.name, self.url + self.health, self.process, ready_timeout, self.log_tail)
         return self
 
     def log_tail(self, size: int = 3000) -> str:
