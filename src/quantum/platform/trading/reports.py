@@ -136,8 +136,9 @@ class OrderReports:
         if applied is None:
             await self._resync(feed)  # a frame was missed: take the broker's average
             return
-        feed.applied += applied
-        self._orders.ledger.invalidate(feed.trading.kiwoom_account_id)
+        if applied:
+            feed.applied += applied
+            self._orders.ledger.invalidate(feed.trading.kiwoom_account_id)
 
     def _drain_soon(self, feed: _Feed) -> None:
         if feed.drainer is None or feed.drainer.done():
