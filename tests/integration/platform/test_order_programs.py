@@ -357,15 +357,17 @@ class Trader:
         assert answer.json()["state"] == "CANCELLED", answer.json()
         order.amendments += 1
 
+    def modify(
+        self, order: Placed, change: dict[str, int]
+    ) -> Callable[[], Awaitable[httpx.Response]]:
+        """The PATCH that asks for ``change``, to send (or see refused) later."""
+        url = f"/api/v1/orders/{order.order_id}"
+        return partial(self.client.patch, url, json=change, headers=self.headers)
+
     async def reprice(self, order: Placed, to: At) -> None:
         current = self.current(order)
         price = await self.price(to)
-        change = partial(
-            self.client.patch,
-            f"/api/v1/orders/{order.order_id}",
-            json={"price": price},
-            headers=self.headers,
-        )
+        change = self.modify(order, {"price": price})
         if not current.is_open:
             await self.refused(order, change, 409, "order_not_modifiable")
         elif order.order_type == "MARKET":
@@ -381,12 +383,7 @@ class Trader:
         current = self.current(order)
         remaining = current.remaining
         quantity = 1 + keep % (remaining - 1) if remaining > 1 else 1
-        change = partial(
-            self.client.patch,
-            f"/api/v1/orders/{order.order_id}",
-            json={"quantity": quantity},
-            headers=self.headers,
-        )
+        change = self.modify(order, {"quantity": quantity})
         if not current.is_open:
             await self.refused(order, change, 409, "order_not_modifiable")
         elif remaining == 1:
