@@ -13,6 +13,7 @@ the Kiwoom call observer (:class:`CallMetrics`) and the exposition helper.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -68,6 +69,13 @@ def exposition(registry: CollectorRegistry) -> Response:
     """The text format of ``registry``. Call it on the event loop: the realtime
     collectors read the hub's state, which belongs to the loop."""
     return Response(generate_latest(registry), media_type=CONTENT_TYPE)
+
+
+def labelled(metric: Any) -> Callable[..., Any]:
+    """``metric.labels`` remembered by label values: prometheus_client checks the values
+    and takes a lock on every call (a dozen Python calls each, four per order), and
+    our labels are bounded, so each child is looked up once."""
+    return functools.cache(metric.labels)
 
 
 def error_code_label(code: str | None) -> str:
@@ -126,12 +134,14 @@ class CallMetrics:
             registry=registry,
         )
         self.token_issuances.labels(service=service)
+        self._call_count = labelled(self.calls)
+        self._call_duration = labelled(self.duration)
 
     def observe(self, record: CallRecord) -> None:
         api_id = api_id_label(record.api_id)
         outcome = record.outcome if record.outcome in ("ok", "error", "unknown") else OTHER
-        self.calls.labels(self.service, api_id, outcome).inc()
-        self.duration.labels(self.service, api_id).observe(max(record.latency_ms, 0.0) / 1000)
+        self._call_count(self.service, api_id, outcome).inc()
+        self._call_duration(self.service, api_id).observe(max(record.latency_ms, 0.0) / 1000)
         if record.outcome != "ok":
             self.errors.labels(self.service, api_id, error_code_label(record.error_code)).inc()
         elif record.api_id == TOKEN_ISSUE_API_ID:
@@ -163,11 +173,13 @@ class HttpMetrics:
             registry=registry,
         )
         self.ws_open = self.ws_clients.labels(service=service)
+        self._request_count = labelled(self.requests)
+        self._request_duration = labelled(self.duration)
 
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
         method = method if method in _METHODS else OTHER
-        self.requests.labels(self.service, method, route, str(status)).inc()
-        self.duration.labels(self.service, method, route).observe(seconds)
+        self._request_count(self.service, method, route, str(status)).inc()
+        self._request_duration(self.service, method, route).observe(seconds)
 
 
 def route_template(scope: Scope) -> str:
