@@ -1,10 +1,13 @@
 """Orders when the broker misbehaves: a lost submit response ends in exactly one
 broker order and the right state; a submit that never reached Kiwoom is rejected
-after the grace period; retried submits create nothing new; start-up reconciles."""
+after the grace period; retried submits create nothing new; start-up reconciles;
+a cancel or change whose answer was lost is settled by what the broker shows."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from tests.integration.platform.conftest import Harness, StartHarness
@@ -157,3 +160,103 @@ async def test_an_answer_the_database_lost_is_found_again_at_the_broker(
     order = (await harness.client.get(f"/api/v1/orders/{order_id}", headers=headers)).json()
     assert order["state"] == "ACCEPTED" and order["brokerOrderNo"] == told
     assert kt10000(harness) == 1
+
+
+async def settle_later(harness: Harness) -> None:
+    """Reconcile as the poll would once the grace and settle periods are over, without
+    waiting them out: the reconciler's clock is a few minutes ahead for this pass."""
+    reconciler = harness.platform.supervisor.reconciler
+    clock = reconciler._clock
+    reconciler._clock = lambda: datetime.now(UTC) + timedelta(minutes=5)
+    try:
+        await harness.platform.supervisor.run_once()
+    finally:
+        reconciler._clock = clock
+
+
+async def resting_buy(harness: Harness, headers: dict[str, str], quantity: int) -> dict[str, Any]:
+    low, _high = await limits(harness, headers)
+    body = {"stockCode": CODE, "orderType": "LIMIT", "orderSide": "BUY", "quantity": quantity}
+    answer = await harness.client.post(
+        "/api/v1/orders", json={**body, "price": low}, headers=headers
+    )
+    assert answer.status_code == 201, answer.text
+    order: dict[str, Any] = answer.json()
+    return order
+
+
+async def detail(harness: Harness, headers: dict[str, str], order_id: str) -> dict[str, Any]:
+    answer = await harness.client.get(f"/api/v1/orders/{order_id}", headers=headers)
+    assert answer.status_code == 200, answer.text
+    order: dict[str, Any] = answer.json()
+    return order
+
+
+@pytest.mark.usefixtures("short_kiwoom_timeout")
+async def test_a_cancel_the_broker_never_took_leaves_the_order_working(
+    start_harness: StartHarness,
+) -> None:
+    harness = await start_harness()
+    _user, headers = await harness.trader()
+    order = await resting_buy(harness, headers, 4)
+    harness.sim.client.post(
+        "/_sim/faults", json={"api_id": "kt10003", "http_status": 500, "times": 1}
+    ).raise_for_status()
+    url = f"/api/v1/orders/{order['orderId']}"
+    pending = await harness.client.delete(url, headers=headers)
+    assert pending.status_code == 200 and pending.json()["state"] == "PENDING_CANCEL"
+
+    await harness.platform.supervisor.run_once()  # too soon to tell: left pending
+    assert (await detail(harness, headers, order["orderId"]))["state"] == "PENDING_CANCEL"
+    await settle_later(harness)
+    working = await detail(harness, headers, order["orderId"])
+    assert working["state"] == "ACCEPTED", working
+    assert working["events"][-1]["type"] == "CANCEL_REJECTED"
+    assert working["events"][-1]["data"]["code"] == "not_at_broker"
+    # working again: the user can cancel it
+    cancelled = await harness.client.delete(url, headers=headers)
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "CANCELLED"
+
+
+@pytest.mark.usefixtures("short_kiwoom_timeout")
+async def test_a_lost_answer_to_a_reduction_is_found_in_the_remainder(
+    start_harness: StartHarness,
+) -> None:
+    harness = await start_harness(simulator={"lost_response_seconds": 5})
+    _user, headers = await harness.trader()
+    order = await resting_buy(harness, headers, 10)
+    harness.sim.client.post(
+        "/_sim/faults", json={"api_id": "kt10003", "lose_response": True, "times": 1}
+    ).raise_for_status()
+    url = f"/api/v1/orders/{order['orderId']}"
+    pending = await harness.client.patch(url, json={"quantity": 4}, headers=headers)
+    assert pending.status_code == 200 and pending.json()["state"] == "PENDING_MODIFY"
+
+    await settle_later(harness)
+    reduced = await detail(harness, headers, order["orderId"])
+    assert reduced["state"] == "ACCEPTED", reduced
+    assert (reduced["quantity"], reduced["remainingQuantity"]) == (4, 4)
+    assert reduced["brokerOrderNo"] == order["brokerOrderNo"]
+
+
+@pytest.mark.usefixtures("short_kiwoom_timeout")
+async def test_a_lost_answer_to_a_reprice_finds_the_new_broker_order(
+    start_harness: StartHarness,
+) -> None:
+    harness = await start_harness(simulator={"lost_response_seconds": 5})
+    _user, headers = await harness.trader()
+    order = await resting_buy(harness, headers, 3)
+    _low, high = await limits(harness, headers)
+    harness.sim.client.post(
+        "/_sim/faults", json={"api_id": "kt10002", "lose_response": True, "times": 1}
+    ).raise_for_status()
+    url = f"/api/v1/orders/{order['orderId']}"
+    pending = await harness.client.patch(url, json={"price": high}, headers=headers)
+    assert pending.status_code == 200 and pending.json()["state"] == "PENDING_MODIFY"
+
+    await settle_later(harness)  # the new order bought at once (marketable)
+    filled = await detail(harness, headers, order["orderId"])
+    assert filled["state"] == "FILLED" and filled["filledQuantity"] == 3, filled
+    assert filled["price"] == high
+    assert filled["brokerOrderNo"] not in (None, order["brokerOrderNo"])
+    assert [e["type"] for e in filled["events"]][-2:] == ["MODIFIED", "FILLED"]

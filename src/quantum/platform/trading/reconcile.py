@@ -5,8 +5,12 @@ Kiwoom has no client order id, so an order whose submit had no answer is found
 by what it was: same account, stock, side, quantity and price, placed after it
 was recorded and not yet claimed by another order. If none shows up within the
 grace period, it never reached Kiwoom and is marked rejected; it is never re-sent.
-Fills are keyed by the broker order's cumulative filled quantity, so a fill seen
-by polling and by the stream is written once."""
+A cancel or change whose answer was lost is settled by what the broker shows: a
+re-price's new order (it names the order it replaced), a reduced remainder, an
+order no longer open; nothing of it within the grace period means the broker never
+took it, and the order is working again. Fills are keyed by the broker order's
+cumulative filled quantity, so a fill seen by polling and by the stream is written
+once."""
 
 from __future__ import annotations
 
@@ -36,6 +40,9 @@ UNSETTLED = (
     OrderState.PENDING_CANCEL,
     OrderState.PENDING_MODIFY,
 )
+
+
+PENDING_REQUEST = (OrderState.PENDING_CANCEL, OrderState.PENDING_MODIFY)
 
 
 def _utc_now() -> datetime:
@@ -99,10 +106,12 @@ class Reconciler:
         for view in sorted(views, key=lambda v: v.created_at):
             if view.broker_order_no is None:
                 written += await self._find_unknown(view, snapshot)
-                continue
-            written += await self._settle(
-                view, snapshot.get(view.broker_order_no), view.broker_order_no in open_numbers
-            )
+            elif view.state in PENDING_REQUEST:
+                written += await self._settle_request(view, snapshot, open_numbers)
+            else:
+                written += await self._settle(
+                    view, snapshot.get(view.broker_order_no), view.broker_order_no in open_numbers
+                )
         if written:
             self._orders.ledger.invalidate(trading.kiwoom_account_id)
         return written
@@ -159,6 +168,92 @@ class Reconciler:
             )
             written += done is not None
         return written
+
+    async def _settle_request(
+        self, view: OrderView, snapshot: dict[str, BrokerOrder], open_numbers: set[str]
+    ) -> int:
+        """A cancel or change still pending (its answer was lost, or it is in flight):
+        the fills of the broker order first, then what the broker shows of the request."""
+        number = view.broker_order_no
+        assert number is not None
+        row = snapshot.get(number)
+        written = 0
+        if row is not None:
+            written += await self.apply_fill(view, number, row.filled_quantity, row.filled_price)
+        view = await self._store.get(view.order_id) or view
+        if view.state not in PENDING_REQUEST:
+            return written  # filled, or answered meanwhile
+        age = self._clock() - view.updated_at
+        if age < self._settle_after:
+            return written  # the request may be in flight: its answer settles it
+        if number not in open_numbers:
+            if view.state is OrderState.PENDING_MODIFY:
+                successor = await self._successor(view, number, snapshot)
+                if successor is not None:
+                    return written + await self._modified(view, successor, open_numbers)
+            return written + await self._settle(view, row, is_open=False)
+        if view.state is OrderState.PENDING_MODIFY:
+            requested = await self._request_of(view)
+            wanted = requested.get("remaining_quantity")
+            # reduced at the broker: less remains there than here
+            if wanted is not None and row and row.remaining_quantity < view.remaining_quantity:
+                done = await self._orders.record(
+                    view.order_id,
+                    EventType.MODIFIED,
+                    {"remaining_quantity": row.remaining_quantity},
+                    dedupe_key=f"{view.kiwoom_account_id}:{number}:reduced:{view.version}",
+                )
+                return written + (done is not None)
+        if age < self._unknown_grace:
+            return written
+        # still open as it was: the request never reached the broker, or it refused it
+        refused = (
+            EventType.MODIFY_REJECTED
+            if view.state is OrderState.PENDING_MODIFY
+            else EventType.CANCEL_REJECTED
+        )
+        done = await self._orders.record(
+            view.order_id,
+            refused,
+            {"reason": "the broker did not take the request", "code": "not_at_broker"},
+        )
+        return written + (done is not None)
+
+    async def _successor(
+        self, view: OrderView, number: str, snapshot: dict[str, BrokerOrder]
+    ) -> BrokerOrder | None:
+        """The order a re-price of ``number`` became, if no order has claimed it."""
+        for successor_no, row in sorted(snapshot.items()):
+            if row.original_order_no != number or successor_no == number:
+                continue
+            if await self._store.by_broker_order_no(view.kiwoom_account_id, successor_no) is None:
+                return row
+        return None
+
+    async def _modified(
+        self, view: OrderView, successor: BrokerOrder, open_numbers: set[str]
+    ) -> int:
+        number = successor.order_no
+        modified = await self._orders.record(
+            view.order_id,
+            EventType.MODIFIED,
+            {
+                "price": successor.price,
+                "broker_order_no": number,
+                "reason": "found at the broker by reconciliation",
+            },
+            dedupe_key=f"{view.kiwoom_account_id}:{number}:claimed",
+        )
+        if modified is None:
+            return 0
+        log.info("order %s re-priced at the broker as %s", view.order_id, number)
+        return 1 + await self._settle(modified, successor, number in open_numbers)
+
+    async def _request_of(self, view: OrderView) -> dict[str, object]:
+        """The data of the order's pending change request."""
+        events = await self._store.events(view.order_id)
+        requests = [e for e in events if e.type is EventType.MODIFY_REQUESTED]
+        return dict(requests[-1].data) if requests else {}
 
     async def apply_fill(
         self, view: OrderView, broker_order_no: str, cumulative: int, average_price: int
