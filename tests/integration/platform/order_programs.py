@@ -458,9 +458,8 @@ class Trader:
         if current.status is OrderStatus.PENDING_TRIGGER:
             return [f"{kind}: waiting for its trigger"]
         if not current.is_open and current.status is not OrderStatus.FILLED:
-            # ended by the exchange (an IOC/FOK remainder): the platform hears of it from
-            # the broker's lists only, as its poll would read them
-            await self.settle()
+            # ended by the exchange (an IOC/FOK remainder): the order stream tells, and
+            # the check after the step waits for the platform to have heard it
             return [f"{kind}: ended by the exchange"]
         if current.is_open:
             return [f"{kind}: {'partly filled, working' if current.filled else 'working'}"]

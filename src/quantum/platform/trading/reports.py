@@ -2,9 +2,11 @@
 orders; each fill is applied as it happens, keyed like the polled snapshots (the
 broker order's cumulative quantity), so the two paths never count a fill twice.
 
-Only fills are taken from the stream: acknowledgements and cancels are recorded
-from the broker's answers, and anything the stream cannot settle on its own
-(a missed frame, a reconnect) makes the account reconcile against snapshots."""
+Fills are taken from the stream, and the exchange ending an order's remainder by
+itself (an IOC or FOK order's: a ``확인`` of the order's own number with nothing
+left); acknowledgements, cancels and changes are recorded from the broker's answers,
+and anything the stream cannot settle on its own (a missed frame, a reconnect)
+makes the account reconcile against snapshots."""
 
 from __future__ import annotations
 
@@ -20,12 +22,14 @@ from quantum.platform.services.accounts import Trading
 from quantum.platform.trading.projection import OrderView
 from quantum.platform.trading.reconcile import Reconciler
 from quantum.platform.trading.service import OrderService
+from quantum.platform.trading.states import EventType
 
 log = logging.getLogger(__name__)
 
 FILL_STATUS = "체결"
+CONFIRMED_STATUS = "확인"
 PARK_SECONDS = 2.0
-"""How long a fill may wait for its order's acknowledgement to be recorded."""
+"""How long a report may wait for its order's acknowledgement to be recorded."""
 
 
 @dataclass
@@ -42,7 +46,7 @@ class _Feed:
     resyncs: int = field(default=0)
     drainer: asyncio.Task[None] | None = None
     parked: list[tuple[float, OrderUpdateMessage]] = field(default_factory=list)
-    """Fills of orders not known yet, oldest first."""
+    """Reports (fills, ends) of orders not known yet, oldest first."""
 
 
 class OrderReports:
@@ -112,19 +116,22 @@ class OrderReports:
                 del self._feeds[feed.trading.kiwoom_account_id]
 
     async def _on_order(self, feed: _Feed, message: OrderUpdateMessage) -> None:
-        if message.status != FILL_STATUS or not message.fill_quantity or not message.fill_price:
+        if not _is_fill(message) and not _is_end(message):
             return
         account_id = feed.trading.kiwoom_account_id
         view = await self._orders.store.by_broker_order_no(account_id, message.order_no)
         if view is None or feed.parked:
-            # The fill overtook our record of the acknowledgement (the broker fills a
-            # marketable order before it answers): hold it until the order is known.
+            # The report overtook our record of the acknowledgement (the broker fills
+            # a marketable order before it answers): hold it until the order is known.
             feed.parked.append((time.monotonic(), message))
             self._drain_soon(feed)
             return
         await self._apply(feed, view, message)
 
     async def _apply(self, feed: _Feed, view: OrderView, message: OrderUpdateMessage) -> None:
+        if _is_end(message):
+            await self._ended(feed, view, message)
+            return
         assert message.fill_quantity is not None and message.fill_price is not None
         applied = await self._reconciler.apply_unit_fill(
             view,
@@ -140,12 +147,31 @@ class OrderReports:
             feed.applied += applied
             self._orders.ledger.invalidate(feed.trading.kiwoom_account_id)
 
+    async def _ended(self, feed: _Feed, view: OrderView, message: OrderUpdateMessage) -> None:
+        """The exchange ended the order's remainder: cancelled, as reconciliation would
+        record it (the same key: written once), once every fill of it is counted."""
+        account_id = feed.trading.kiwoom_account_id
+        latest = await self._orders.store.get(view.order_id) or view
+        if latest.state.is_final or latest.broker_order_no != message.order_no:
+            return
+        if message.filled_quantity != latest.broker_filled_quantity:
+            await self._resync(feed)  # fills the stream did not show: the snapshot has them
+            return
+        done = await self._orders.record(
+            latest.order_id,
+            EventType.CANCELLED,
+            {"reason": "the exchange ended the remainder"},
+            dedupe_key=f"{account_id}:{message.order_no}:closed",
+        )
+        if done is not None:
+            self._orders.ledger.invalidate(account_id)
+
     def _drain_soon(self, feed: _Feed) -> None:
         if feed.drainer is None or feed.drainer.done():
             feed.drainer = asyncio.create_task(self._drain(feed))
 
     async def _drain(self, feed: _Feed) -> None:
-        """Apply held fills, in order, once their orders are known; a fill whose order
+        """Apply held reports, in order, once their orders are known; a report whose order
         stays unknown for ``PARK_SECONDS`` (an unknown submit outcome) leaves it to the
         snapshots."""
         account_id = feed.trading.kiwoom_account_id
@@ -186,3 +212,16 @@ class OrderReports:
     async def aclose(self) -> None:
         for account_id in list(self._feeds):
             await self.unwatch(account_id)
+
+
+def _is_fill(message: OrderUpdateMessage) -> bool:
+    return message.status == FILL_STATUS and bool(message.fill_quantity and message.fill_price)
+
+
+def _is_end(message: OrderUpdateMessage) -> bool:
+    """The order itself (not a cancel or change of it) confirmed with nothing left."""
+    return (
+        message.status == CONFIRMED_STATUS
+        and not message.original_order_no
+        and message.remaining_quantity == 0
+    )
