@@ -243,6 +243,15 @@ def expected_state(current: AtBroker, filled: int) -> OrderState:
     return OrderState.FILLED if current.status is OrderStatus.FILLED else OrderState.CANCELLED
 
 
+def rejected_order(answer: httpx.Response, code: str) -> str:
+    """The order a submit the broker refused with ``code`` recorded (409 ``order_rejected``)."""
+    error = error_of(answer, 409, "order_rejected")["error"]
+    details = error["details"]
+    assert (details["state"], details["reasonCode"]) == ("REJECTED", code), error
+    order_id: str = details["orderId"]
+    return order_id
+
+
 async def agree(disagreements: Callable[[], Awaitable[list[str]]], when: str) -> None:
     """Wait until there are none; fail with the last ones found, saying when."""
     found: list[str] = []
@@ -476,21 +485,15 @@ class Trader:
         assert await self.order_count() == orders_before
 
     async def refused_by_broker(self, body: dict[str, Any], code: str) -> None:
-        """Sent once and refused by the broker: the order is REJECTED (the platform
-        answers 201 with it), nothing is at the broker."""
+        """Sent once and refused by the broker: the answer is a 409 naming the order,
+        which is REJECTED; nothing is at the broker."""
         books_before, sent_before = self.books(), self.sent()
         answer = await self.client.post("/api/v1/orders", json=body, headers=self.headers)
-        assert answer.status_code == 201, (body, answer.text)
-        view = answer.json()
-        assert (view["state"], view["reasonCode"], view["brokerOrderNo"]) == (
-            "REJECTED",
-            code,
-            None,
-        ), view
+        order_id = rejected_order(answer, code)
         assert self.books() == books_before
         assert self.sent() == sent_before + 1
         self.placed.append(
-            Placed(view["orderId"], body["orderSide"], body["orderType"], "", refused_code=code)
+            Placed(order_id, body["orderSide"], body["orderType"], "", refused_code=code)
         )
 
     async def faulty_submit(self, fault: SubmitFaultKind, order: Buy | Sell) -> list[str]:
@@ -518,15 +521,10 @@ class Trader:
         kind = f"{fault} {body['orderSide']} {body['orderType']}"
         if fault in REFUSAL_CODES:
             code = REFUSAL_CODES[fault]
-            assert answer.status_code == 201, (body, answer.text)
-            assert (view["state"], view["reasonCode"], view["brokerOrderNo"]) == (
-                "REJECTED",
-                code,
-                None,
-            ), view
+            order_id = rejected_order(answer, code)
             assert not new, new
             self.placed.append(
-                Placed(view["orderId"], body["orderSide"], body["orderType"], "", refused_code=code)
+                Placed(order_id, body["orderSide"], body["orderType"], "", refused_code=code)
             )
             return [f"SubmitFault {kind}"]
         assert answer.status_code == 202, (body, answer.text)

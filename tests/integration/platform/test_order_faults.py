@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from tests.integration.platform.conftest import Harness, StartHarness
+from tests.integration.platform.conftest import Harness, StartHarness, error_of
 from tests.waiting import eventually
 
 from quantum.platform.db.units import Change
@@ -260,3 +260,29 @@ async def test_a_lost_answer_to_a_reprice_finds_the_new_broker_order(
     assert filled["price"] == high
     assert filled["brokerOrderNo"] not in (None, order["brokerOrderNo"])
     assert [e["type"] for e in filled["events"]][-2:] == ["MODIFIED", "FILLED"]
+
+
+async def test_a_submit_the_broker_refuses_is_an_error_naming_the_order(
+    start_harness: StartHarness,
+) -> None:
+    harness = await start_harness()
+    _user, headers = await harness.trader()
+    low, _high = await limits(harness, headers)
+    harness.sim.client.post(
+        "/_sim/faults", json={"api_id": "kt10000", "business": "RC4058:장종료", "times": 1}
+    ).raise_for_status()
+    keyed = {**headers, "Idempotency-Key": "refused-1"}
+    body = {"stockCode": CODE, "orderType": "LIMIT", "orderSide": "BUY", "quantity": 2}
+    refused = await harness.client.post(
+        "/api/v1/orders", json={**body, "price": low}, headers=keyed
+    )
+    error = error_of(refused, 409, "order_rejected")["error"]
+    assert "RC4058" in error["message"]
+    order_id = error["details"]["orderId"]
+    assert error["details"]["reasonCode"] == "RC4058"
+    order = await detail(harness, headers, order_id)
+    assert order["state"] == "REJECTED" and order["brokerOrderNo"] is None
+    # a retry with the key answers as the first call did, and sends nothing
+    again = await harness.client.post("/api/v1/orders", json={**body, "price": low}, headers=keyed)
+    assert error_of(again, 409, "order_rejected")["error"]["details"]["orderId"] == order_id
+    assert kt10000(harness) == 1

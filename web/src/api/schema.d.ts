@@ -317,8 +317,10 @@ export interface paths {
         /**
          * Submit Order
          * @description Checked first (type, tick, limits, session, buying power, holdings): a failed
-         *     check is a 4xx and nothing is recorded or sent. With ``Idempotency-Key`` (or
-         *     ``clientOrderId``) a repeated submit answers 200 with the first order.
+         *     check is a 4xx and nothing is recorded or sent. Refused by Kiwoom: a 409
+         *     ``order_rejected`` (503 when Kiwoom is unreachable) naming the order, recorded
+         *     REJECTED. With ``Idempotency-Key`` (or ``clientOrderId``) a repeated submit answers
+         *     as the first did: 200 with the first order, or its refusal.
          */
         post: operations["submit_order_api_v1_orders_post"];
         delete?: never;

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import Field, StrictInt
@@ -18,7 +19,7 @@ from quantum.platform.api.responses import (
 )
 from quantum.platform.api.routing import DeclaredQueryRoute
 from quantum.platform.api.schemas import Camel, Input, Instant, Page
-from quantum.platform.errors import Unprocessable
+from quantum.platform.errors import ApiError, Conflict, ServiceUnavailable, Unprocessable
 from quantum.platform.trading.order_types import OrderSide
 from quantum.platform.trading.projection import OrderEvent, OrderView
 from quantum.platform.trading.service import NewOrder
@@ -134,6 +135,22 @@ def _answer(view: OrderView, status_code: int = 200) -> Response:
     )
 
 
+REFUSED_AS: Final[Mapping[str, type[ApiError]]] = {"broker_unavailable": ServiceUnavailable}
+"""A submit the broker did not take, by its ``reasonCode``: Kiwoom unreachable is a
+503; a refusal (Kiwoom's own codes) or a submit that never reached Kiwoom, a 409."""
+
+
+def _rejected(view: OrderView) -> ApiError:
+    """A submit the broker refused answers as a refusal before the broker does, with
+    an error; the order stays in the user's history, REJECTED with the reason."""
+    error = REFUSED_AS.get(view.reason_code or "", Conflict)
+    return error(
+        f"the order was rejected: {view.reason}",
+        code="order_rejected",
+        details={"orderId": view.order_id, "state": view.state, "reasonCode": view.reason_code},
+    )
+
+
 SUBMIT_ANSWERS: Responses = {
     201: {"links": ORDER_LINKS},
     200: {
@@ -163,8 +180,10 @@ async def submit_order(
     ] = None,
 ) -> Response:
     """Checked first (type, tick, limits, session, buying power, holdings): a failed
-    check is a 4xx and nothing is recorded or sent. With ``Idempotency-Key`` (or
-    ``clientOrderId``) a repeated submit answers 200 with the first order."""
+    check is a 4xx and nothing is recorded or sent. Refused by Kiwoom: a 409
+    ``order_rejected`` (503 when Kiwoom is unreachable) naming the order, recorded
+    REJECTED. With ``Idempotency-Key`` (or ``clientOrderId``) a repeated submit answers
+    as the first did: 200 with the first order, or its refusal."""
     order = NewOrder(
         stock_code=body.stock_code,
         side=body.order_side,
@@ -180,6 +199,8 @@ async def submit_order(
         )
     orders = trader.platform.orders
     view, created = await orders.submit(trader.user_id, trader.trading, order, idempotency_key)
+    if view.state is OrderState.REJECTED:
+        raise _rejected(view)
     if not created:
         return _answer(view, 200)
     return _answer(view, 202 if view.state is OrderState.OUTCOME_UNKNOWN else 201)
