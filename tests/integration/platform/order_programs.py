@@ -759,7 +759,9 @@ class Trader:
         if unseen:
             # Its answer lost, the order was ended unfilled at once (an IOC/FOK that did
             # not trade): neither the broker's open orders nor its fills show it, so the
-            # reconciler cannot tell it from a submit that never arrived.
+            # reconciler cannot tell it from a submit that never arrived, and must say so.
+            if "ended at once" not in (view.reason or ""):
+                tell(f"{order.order_id}: ended unfilled at once, the platform's {view.reason}")
             claimed.setdefault(chain[0].order_no, order.order_id)
             order = Placed(
                 order.order_id, order.side, order.order_type, "", refused_code=NOT_AT_BROKER

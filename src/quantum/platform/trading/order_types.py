@@ -26,3 +26,7 @@ ORDER_TYPES: Final = MappingProxyType(
 
 MARKET_LIKE: Final = frozenset(name for name, t in ORDER_TYPES.items() if not t.needs_price)
 """Types that take no price: checked for buying power at the upper price limit."""
+
+ENDS_AT_ONCE: Final = frozenset(name for name in ORDER_TYPES if name.endswith(("_IOC", "_FOK")))
+"""IOC and FOK types: what is not filled at once is cancelled by the exchange, so an
+order of them that traded nothing is in neither of Kiwoom's lists (open, filled)."""

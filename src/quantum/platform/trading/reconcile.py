@@ -25,6 +25,7 @@ from weakref import WeakValueDictionary
 from quantum.adapter.schema import BrokerOrder, Side
 from quantum.platform.services.accounts import Trading
 from quantum.platform.services.usage import acting_for
+from quantum.platform.trading.order_types import ENDS_AT_ONCE
 from quantum.platform.trading.projection import OrderView
 from quantum.platform.trading.service import OrderService
 from quantum.platform.trading.states import EventType, OrderState
@@ -137,13 +138,11 @@ class Reconciler:
             log.info("order %s found at the broker as %s", view.order_id, number)
             return 1 + await self._settle(accepted, row, row.remaining_quantity > 0)
         if age >= self._unknown_grace:
+            reason = "the broker has no such order: the submit never reached it"
+            if view.order_type in ENDS_AT_ONCE:
+                reason += ", or the order ended at once with nothing filled"
             await self._orders.record(
-                view.order_id,
-                EventType.REJECTED,
-                {
-                    "reason": "the broker has no such order: the submit never reached it",
-                    "code": "not_at_broker",
-                },
+                view.order_id, EventType.REJECTED, {"reason": reason, "code": "not_at_broker"}
             )
             return 1
         return 0
