@@ -18,6 +18,11 @@ from quantum.platform.db.units import Change
 CODE = "005930"
 
 
+def inject(harness: Harness, api_id: str, **rule: Any) -> None:
+    """A simulator fault for ``api_id``'s requests (see quantum/simulator/faults.py)."""
+    harness.sim.client.post("/_sim/faults", json={"api_id": api_id, **rule}).raise_for_status()
+
+
 def kt10000(harness: Harness) -> int:
     return harness.sim.sim.requests["kt10000"]
 
@@ -39,9 +44,7 @@ async def test_lost_response_is_reconciled_into_one_order(start_harness: StartHa
     harness = await start_harness(simulator={"lost_response_seconds": 10})
     _user, headers = await harness.trader()
     _low, high = await limits(harness, headers)
-    harness.sim.client.post(
-        "/_sim/faults", json={"api_id": "kt10000", "lose_response": True, "times": 1}
-    ).raise_for_status()
+    inject(harness, "kt10000", lose_response=True, times=1)
     keyed = {**headers, "Idempotency-Key": "lost-1"}
     body = {
         "stockCode": CODE,
@@ -74,9 +77,7 @@ async def test_submit_that_never_arrived_is_rejected_after_grace(
     harness = await start_harness(reconcile_grace_seconds=0.3)
     _user, headers = await harness.trader()
     low, _high = await limits(harness, headers)
-    harness.sim.client.post(
-        "/_sim/faults", json={"api_id": "kt10000", "http_status": 500, "times": 1}
-    ).raise_for_status()
+    inject(harness, "kt10000", http_status=500, times=1)
     body = {"stockCode": CODE, "orderType": "LIMIT", "orderSide": "BUY", "quantity": 1}
     answer = await harness.client.post(
         "/api/v1/orders", json={**body, "price": low}, headers=headers
@@ -96,9 +97,7 @@ async def test_start_up_reconciles_orders_left_unknown(start_harness: StartHarne
     harness = await start_harness(simulator={"lost_response_seconds": 10})
     user, headers = await harness.trader()
     low, _high = await limits(harness, headers)
-    harness.sim.client.post(
-        "/_sim/faults", json={"api_id": "kt10000", "lose_response": True, "times": 1}
-    ).raise_for_status()
+    inject(harness, "kt10000", lose_response=True, times=1)
     body = {"stockCode": CODE, "orderType": "LIMIT", "orderSide": "BUY", "quantity": 2}
     answer = await harness.client.post(
         "/api/v1/orders", json={**body, "price": low}, headers=headers
@@ -199,9 +198,7 @@ async def test_a_cancel_the_broker_never_took_leaves_the_order_working(
     harness = await start_harness()
     _user, headers = await harness.trader()
     order = await resting_buy(harness, headers, 4)
-    harness.sim.client.post(
-        "/_sim/faults", json={"api_id": "kt10003", "http_status": 500, "times": 1}
-    ).raise_for_status()
+    inject(harness, "kt10003", http_status=500, times=1)
     url = f"/api/v1/orders/{order['orderId']}"
     pending = await harness.client.delete(url, headers=headers)
     assert pending.status_code == 200 and pending.json()["state"] == "PENDING_CANCEL"
@@ -225,9 +222,7 @@ async def test_a_lost_answer_to_a_reduction_is_found_in_the_remainder(
     harness = await start_harness(simulator={"lost_response_seconds": 5})
     _user, headers = await harness.trader()
     order = await resting_buy(harness, headers, 10)
-    harness.sim.client.post(
-        "/_sim/faults", json={"api_id": "kt10003", "lose_response": True, "times": 1}
-    ).raise_for_status()
+    inject(harness, "kt10003", lose_response=True, times=1)
     url = f"/api/v1/orders/{order['orderId']}"
     pending = await harness.client.patch(url, json={"quantity": 4}, headers=headers)
     assert pending.status_code == 200 and pending.json()["state"] == "PENDING_MODIFY"
@@ -247,9 +242,7 @@ async def test_a_lost_answer_to_a_reprice_finds_the_new_broker_order(
     _user, headers = await harness.trader()
     order = await resting_buy(harness, headers, 3)
     _low, high = await limits(harness, headers)
-    harness.sim.client.post(
-        "/_sim/faults", json={"api_id": "kt10002", "lose_response": True, "times": 1}
-    ).raise_for_status()
+    inject(harness, "kt10002", lose_response=True, times=1)
     url = f"/api/v1/orders/{order['orderId']}"
     pending = await harness.client.patch(url, json={"price": high}, headers=headers)
     assert pending.status_code == 200 and pending.json()["state"] == "PENDING_MODIFY"
@@ -268,9 +261,7 @@ async def test_a_submit_the_broker_refuses_is_an_error_naming_the_order(
     harness = await start_harness()
     _user, headers = await harness.trader()
     low, _high = await limits(harness, headers)
-    harness.sim.client.post(
-        "/_sim/faults", json={"api_id": "kt10000", "business": "RC4058:장종료", "times": 1}
-    ).raise_for_status()
+    inject(harness, "kt10000", business="RC4058:장종료", times=1)
     keyed = {**headers, "Idempotency-Key": "refused-1"}
     body = {"stockCode": CODE, "orderType": "LIMIT", "orderSide": "BUY", "quantity": 2}
     refused = await harness.client.post(
