@@ -13,6 +13,7 @@ import pytest
 from tests.integration.platform.conftest import Harness, StartHarness, error_of
 from tests.waiting import eventually
 
+from quantum.krx.rules import tick_up
 from quantum.platform.db.units import Change
 
 CODE = "005930"
@@ -277,3 +278,29 @@ async def test_a_submit_the_broker_refuses_is_an_error_naming_the_order(
     again = await harness.client.post("/api/v1/orders", json={**body, "price": low}, headers=keyed)
     assert error_of(again, 409, "order_rejected")["error"]["details"]["orderId"] == order_id
     assert kt10000(harness) == 1
+
+
+@pytest.mark.usefixtures("short_kiwoom_timeout")
+async def test_a_reprice_whose_new_order_ended_unfilled_is_cancelled(
+    start_harness: StartHarness,
+) -> None:
+    """The re-price's answer was lost and its new order was cancelled at the broker
+    before any fill: neither broker list shows either order any more."""
+    harness = await start_harness(simulator={"lost_response_seconds": 5})
+    _user, headers = await harness.trader()
+    order = await resting_buy(harness, headers, 3)
+    low, _high = await limits(harness, headers)
+    inject(harness, "kt10002", lose_response=True, times=1)
+    url = f"/api/v1/orders/{order['orderId']}"
+    pending = await harness.client.patch(url, json={"price": tick_up(low, 1)}, headers=headers)
+    assert pending.status_code == 200 and pending.json()["state"] == "PENDING_MODIFY"
+    engine = harness.sim.sim.engine
+    first = engine.order(order["brokerOrderNo"])
+    assert first is not None
+    (new,) = [o for o in engine.orders(first.account_no) if o.orig_order_no == first.order_no]
+    engine.cancel(first.account_no, new.order_no, CODE, 0)
+
+    await settle_later(harness)
+    ended = await detail(harness, headers, order["orderId"])
+    assert ended["state"] == "CANCELLED" and ended["filledQuantity"] == 0, ended
+    assert ended["remainingQuantity"] == 0

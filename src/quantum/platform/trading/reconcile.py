@@ -158,15 +158,19 @@ class Reconciler:
             return written
         if self._clock() - view.updated_at < self._settle_after:
             return written  # too fresh: the broker's lists may not show it yet
-        if view.remaining_quantity > 0:
-            done = await self._orders.record(
-                view.order_id,
-                EventType.CANCELLED,
-                {"reason": "no longer open at the broker"},
-                dedupe_key=f"{view.kiwoom_account_id}:{number}:closed",
-            )
-            written += done is not None
-        return written
+        return written + await self._closed(view)
+
+    async def _closed(self, view: OrderView) -> int:
+        """The order is no longer open at the broker: what remained was cancelled."""
+        if view.remaining_quantity <= 0:
+            return 0
+        done = await self._orders.record(
+            view.order_id,
+            EventType.CANCELLED,
+            {"reason": "no longer open at the broker"},
+            dedupe_key=f"{view.kiwoom_account_id}:{view.broker_order_no}:closed",
+        )
+        return int(done is not None)
 
     async def _settle_request(
         self, view: OrderView, snapshot: dict[str, BrokerOrder], open_numbers: set[str]
@@ -190,7 +194,7 @@ class Reconciler:
                 successor = await self._successor(view, number, snapshot)
                 if successor is not None:
                     return written + await self._modified(view, successor, open_numbers)
-            return written + await self._settle(view, row, is_open=False)
+            return written + await self._closed(view)
         if view.state is OrderState.PENDING_MODIFY:
             requested = await self._request_of(view)
             wanted = requested.get("remaining_quantity")
