@@ -644,7 +644,7 @@ class Trader:
             assert not self.harness.sim.sim.faults.rules, "the request did not meet the fault"
         finally:
             await asyncio.to_thread(control.delete, "/_sim/faults")
-        assert answer.status_code == 200, answer.text
+        assert answer.status_code == 202, answer.text
         assert answer.json()["state"] == pending, answer.json()
         if not isinstance(amend, Reprice):
             order.amendments += 1

@@ -202,7 +202,7 @@ async def test_a_cancel_the_broker_never_took_leaves_the_order_working(
     inject(harness, "kt10003", http_status=500, times=1)
     url = f"/api/v1/orders/{order['orderId']}"
     pending = await harness.client.delete(url, headers=headers)
-    assert pending.status_code == 200 and pending.json()["state"] == "PENDING_CANCEL"
+    assert pending.status_code == 202 and pending.json()["state"] == "PENDING_CANCEL"
 
     await harness.platform.supervisor.run_once()  # too soon to tell: left pending
     assert (await detail(harness, headers, order["orderId"]))["state"] == "PENDING_CANCEL"
@@ -226,7 +226,7 @@ async def test_a_lost_answer_to_a_reduction_is_found_in_the_remainder(
     inject(harness, "kt10003", lose_response=True, times=1)
     url = f"/api/v1/orders/{order['orderId']}"
     pending = await harness.client.patch(url, json={"quantity": 4}, headers=headers)
-    assert pending.status_code == 200 and pending.json()["state"] == "PENDING_MODIFY"
+    assert pending.status_code == 202 and pending.json()["state"] == "PENDING_MODIFY"
 
     await settle_later(harness)
     reduced = await detail(harness, headers, order["orderId"])
@@ -246,7 +246,7 @@ async def test_a_lost_answer_to_a_reprice_finds_the_new_broker_order(
     inject(harness, "kt10002", lose_response=True, times=1)
     url = f"/api/v1/orders/{order['orderId']}"
     pending = await harness.client.patch(url, json={"price": high}, headers=headers)
-    assert pending.status_code == 200 and pending.json()["state"] == "PENDING_MODIFY"
+    assert pending.status_code == 202 and pending.json()["state"] == "PENDING_MODIFY"
 
     await settle_later(harness)  # the new order bought at once (marketable)
     filled = await detail(harness, headers, order["orderId"])
@@ -293,7 +293,7 @@ async def test_a_reprice_whose_new_order_ended_unfilled_is_cancelled(
     inject(harness, "kt10002", lose_response=True, times=1)
     url = f"/api/v1/orders/{order['orderId']}"
     pending = await harness.client.patch(url, json={"price": tick_up(low, 1)}, headers=headers)
-    assert pending.status_code == 200 and pending.json()["state"] == "PENDING_MODIFY"
+    assert pending.status_code == 202 and pending.json()["state"] == "PENDING_MODIFY"
     engine = harness.sim.sim.engine
     first = engine.order(order["brokerOrderNo"])
     assert first is not None

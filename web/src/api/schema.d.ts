@@ -3040,6 +3040,15 @@ export interface operations {
                     "application/json": components["schemas"]["OrderOut"];
                 };
             };
+            /** @description Sent; Kiwoom's answer was lost (PENDING_CANCEL or PENDING_MODIFY until reconciliation finds what the broker did) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderOut"];
+                };
+            };
             /** @description Not authenticated: no valid token or key (signing in: a wrong password) */
             401: {
                 headers: {
@@ -3149,6 +3158,15 @@ export interface operations {
         responses: {
             /** @description Successful Response */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description Sent; Kiwoom's answer was lost (PENDING_CANCEL or PENDING_MODIFY until reconciliation finds what the broker did) */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -241,14 +241,32 @@ async def get_order(
     )
 
 
-@router.delete("/{orderId}", response_model=OrderOut, responses=CALLS_KIWOOM)
+AMEND_ANSWERS: Responses = {
+    202: {
+        "model": OrderOut,
+        "description": "Sent; Kiwoom's answer was lost (PENDING_CANCEL or PENDING_MODIFY "
+        "until reconciliation finds what the broker did)",
+    }
+}
+
+
+def _amended(view: OrderView) -> Response:
+    """200 with the order; 202 while the request's outcome is unknown."""
+    return _answer(
+        view, 202 if view.state in (OrderState.PENDING_CANCEL, OrderState.PENDING_MODIFY) else 200
+    )
+
+
+@router.delete("/{orderId}", response_model=OrderOut, responses=AMEND_ANSWERS | CALLS_KIWOOM)
 async def cancel_order(order_id: OrderId, trader: Trader) -> Response:
     """The guide's cancel: the whole remainder."""
     orders = trader.platform.orders
-    return _answer(await orders.cancel(trader.user_id, trader.trading, order_id))
+    return _amended(await orders.cancel(trader.user_id, trader.trading, order_id))
 
 
-@router.patch("/{orderId}", response_model=OrderOut, responses=WITH_BODY | CALLS_KIWOOM)
+@router.patch(
+    "/{orderId}", response_model=OrderOut, responses=AMEND_ANSWERS | WITH_BODY | CALLS_KIWOOM
+)
 async def modify_order(order_id: OrderId, body: OrderChange, trader: Trader) -> Response:
     """``{"price"}`` re-prices the remainder; ``{"quantity"}`` lowers what remains."""
     view = await trader.platform.orders.modify(
@@ -258,4 +276,4 @@ async def modify_order(order_id: OrderId, body: OrderChange, trader: Trader) -> 
         price=body.price,
         quantity=body.quantity,
     )
-    return _answer(view)
+    return _amended(view)
