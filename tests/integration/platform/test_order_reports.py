@@ -82,3 +82,35 @@ async def test_a_fill_is_measured_against_the_order_as_stored(harness: Harness) 
     fills = [e for e in await store.events(order["orderId"]) if "fill_quantity" in e.data]
     assert [int(e.data["fill_quantity"]) for e in fills] == [1, 2]
     assert await reconciler.apply_unit_fill(after, number, 5, 1, price) is None  # a gap
+
+
+async def test_an_order_ended_before_the_stream_was_up_is_settled_without_a_poll(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A FOK order the exchange ended at once, its 확인 sent before the account's order
+    stream was up: the stream's first snapshot finds the order gone but too fresh to
+    settle, and looks again once it may (the harness has no polling)."""
+    user, headers = await harness.trader()
+    monkeypatch.setattr(harness.platform.orders, "on_working", None)  # no stream yet
+    reports = harness.platform.supervisor.reports
+    assert reports is not None
+
+    async def unheard(*_: object) -> None:
+        """The order's 확인 went out before the stream was up: it never hears it."""
+
+    monkeypatch.setattr(reports, "_on_order", unheard)
+    quote = (await harness.client.get(f"/api/v1/stocks/{CODE}", headers=headers)).json()
+    body = {"stockCode": CODE, "orderType": "LIMIT_FOK", "orderSide": "BUY", "quantity": 1}
+    answer = await harness.client.post(
+        "/api/v1/orders", json={**body, "price": quote["lowerLimit"]}, headers=headers
+    )
+    assert answer.status_code == 201 and answer.json()["state"] == "ACCEPTED", answer.text
+    trading = await harness.platform.accounts.trading(user["userId"])
+    assert trading is not None
+    await reports.watch(user["userId"], trading)
+
+    async def cancelled() -> bool:
+        view = await harness.platform.orders.store.get(answer.json()["orderId"])
+        return view is not None and view.state.value == "CANCELLED"
+
+    await eventually(cancelled)

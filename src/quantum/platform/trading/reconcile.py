@@ -78,6 +78,16 @@ class Reconciler:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._filling: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
         """Per order while fills of it are applied or wait (see :meth:`apply_fill`)."""
+        self._deferred: set[str] = set()
+        """Accounts whose last sync saw an order gone from the broker's lists too soon
+        after its last change to settle it (see :meth:`recheck_after`)."""
+
+    def recheck_after(self, account_id: str) -> float | None:
+        """Seconds after which the account's last sync should be repeated, or None:
+        it left an order that is no longer open at the broker unsettled only because
+        it changed a moment ago (an IOC or FOK order ended by the exchange before the
+        order stream was up, say), which nothing else might report."""
+        return self._settle_after.total_seconds() if account_id in self._deferred else None
 
     async def sync(self, user_id: str, trading: Trading) -> int:
         """Bring the user's unsettled orders in line with the broker; the number of
@@ -87,6 +97,7 @@ class Reconciler:
             return await self._sync(user_id, trading)
 
     async def _sync(self, user_id: str, trading: Trading) -> int:
+        self._deferred.discard(trading.kiwoom_account_id)
         views, _ = await self._store.find(
             OrderQuery(user_id=user_id, states=UNSETTLED), limit=10_000
         )
@@ -157,6 +168,7 @@ class Reconciler:
         if is_open or view.state.is_final or view.state is OrderState.PENDING_MODIFY:
             return written
         if self._clock() - view.updated_at < self._settle_after:
+            self._deferred.add(view.kiwoom_account_id)
             return written  # too fresh: the broker's lists may not show it yet
         return written + await self._closed(view)
 
@@ -188,6 +200,7 @@ class Reconciler:
             return written  # filled, or answered meanwhile
         age = self._clock() - view.updated_at
         if age < self._settle_after:
+            self._deferred.add(view.kiwoom_account_id)
             return written  # the request may be in flight: its answer settles it
         if number not in open_numbers:
             if view.state is OrderState.PENDING_MODIFY:

@@ -45,6 +45,7 @@ class _Feed:
     applied: int = 0
     resyncs: int = field(default=0)
     drainer: asyncio.Task[None] | None = None
+    recheck: asyncio.Task[None] | None = None
     parked: list[tuple[float, OrderUpdateMessage]] = field(default_factory=list)
     """Reports (fills, ends) of orders not known yet, oldest first."""
 
@@ -194,14 +195,27 @@ class OrderReports:
 
     async def _resync(self, feed: _Feed) -> None:
         feed.resyncs += 1
+        account_id = feed.trading.kiwoom_account_id
         try:
             await self._reconciler.sync(feed.user_id, feed.trading)
         except BrokerError as exc:
-            log.warning("resync of %s failed: %s", feed.trading.kiwoom_account_id, exc.code)
+            log.warning("resync of %s failed: %s", account_id, exc.code)
+            return
+        delay = self._reconciler.recheck_after(account_id)
+        if delay is not None and (feed.recheck is None or feed.recheck.done()):
+            feed.recheck = asyncio.create_task(self._resync_later(feed, delay))
+
+    async def _resync_later(self, feed: _Feed, delay: float) -> None:
+        """What the snapshot could not settle yet, once it can (the stream will not tell
+        of what happened before it was up, and the poll may be far off)."""
+        await asyncio.sleep(delay)
+        feed.recheck = None
+        await self._resync(feed)
 
     async def _stop(self, feed: _Feed) -> None:
-        if feed.drainer is not None:
-            feed.drainer.cancel()
+        for helper in (feed.drainer, feed.recheck):
+            if helper is not None:
+                helper.cancel()
         if feed.task is not None:
             feed.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
