@@ -440,9 +440,10 @@ class Trader:
             or self.missing_quote(type_of(order), side)
         )
 
-    async def order(self, order: Buy | Sell) -> list[str]:
-        """Place it, or see it refused where it must be."""
-        quantity = await self.quantity_of(order)
+    async def order(self, order: Buy | Sell, quantity: int | None = None) -> list[str]:
+        """Place it (``quantity`` shares: None, as :meth:`quantity_of` says), or see it
+        refused where it must be."""
+        quantity = await self.quantity_of(order) if quantity is None else quantity
         body = await self.body(order, quantity)
         kind = f"{body['orderSide']} {body['orderType']}"
         if (code := misshapen(order)) is not None:
@@ -843,9 +844,11 @@ class Trader:
         assert net == held, (net, body["holdings"])
 
 
-async def new_trader(harness: Harness) -> Trader:
-    """A trader with an account; the reconciler's clock becomes the one it can move."""
-    key, secret = "program-key", "program-secret"
+async def new_trader(harness: Harness, key: str = "program-key") -> Trader:
+    """A trader with an account of its own (the simulator opens one per app key); the
+    reconciler's clock becomes the one it can move (shared by the traders of a platform:
+    the reconciler has one)."""
+    secret = "program-secret"
     _user, headers = await harness.trader(app_key=key, secret=secret)
     token = await asyncio.to_thread(harness.sim.token, key, secret)
     account_no = await asyncio.to_thread(harness.sim.account_no, token)
@@ -854,8 +857,10 @@ async def new_trader(harness: Harness) -> Trader:
     limits = quote.json()
     mine = await harness.client.get("/api/v1/kiwoom-accounts/me", headers=headers)
     assert mine.status_code == 200, mine.text
-    clock = ReconcilerClock()
-    harness.platform.supervisor.reconciler._clock = clock
+    reconciler = harness.platform.supervisor.reconciler
+    clock = reconciler._clock
+    if not isinstance(clock, ReconcilerClock):
+        clock = reconciler._clock = ReconcilerClock()
     return Trader(
         harness,
         headers,
@@ -900,3 +905,122 @@ async def fresh_platform(kind: str, scratch: Path) -> AsyncIterator[Harness]:
                     await platform.aclose()
         finally:
             await asyncio.to_thread(served.stop)
+
+
+# -- two traders on one book ---------------------------------------------------------------
+
+
+PairAction = Buy | Sell | Cancel
+"""What a trader may do in a :class:`Together` step: place an order or cancel one."""
+
+
+@dataclass(frozen=True)
+class Together:
+    """Trader 0 does ``first`` while trader 1 does ``second``, both sent at once.
+
+    Allowed only where the oracle stays exact whichever reaches the broker first
+    (:func:`concurrent`): two orders (the broker decides who trades with whom, and the
+    books say what it decided), two cancels, or a cancel and an order that cannot
+    trade against the cancelled one. A sell must be one its trader's holdings cover
+    (they can only grow meanwhile: the other's order may fill a resting buy), so that
+    its refusal never depends on the race. A step that is none of these runs as two,
+    in turn, the platform agreeing with the broker in between."""
+
+    first: PairAction
+    second: PairAction
+
+
+Step = tuple[int, Action] | Together
+"""A trader's index and its action, or a :class:`Together` of both traders."""
+
+
+@dataclass(frozen=True)
+class CrossTrade:
+    """One execution of two user orders (of different accounts: no self-trades)."""
+
+    taker: str
+    maker: str
+    price: int
+    quantity: int
+
+
+def watch_cross_trades(harness: Harness) -> list[CrossTrade]:
+    """Record every execution between two user orders at the simulator, as it happens
+    (the engine's ``_trade`` is its one place of execution; a fill alone does not name
+    its counterparty)."""
+    engine = harness.sim.sim.engine
+    seen: list[CrossTrade] = []
+    trade = engine._trade
+
+    def recorded(taker: Any, planned: Any) -> None:
+        trade(taker, planned)
+        if planned.order_no is not None:
+            seen.append(CrossTrade(taker.order_no, planned.order_no, planned.price, planned.qty))
+
+    engine._trade = recorded  # type: ignore[method-assign]
+    return seen
+
+
+async def concurrent(traders: list[Trader], step: Together) -> str | None:
+    """Why ``step`` cannot run concurrently with an exact oracle (None: it can)."""
+    pair = (step.first, step.second)
+    for trader, action, other in zip(traders, pair, reversed(pair), strict=True):
+        if (
+            isinstance(action, Sell)
+            and not 0 < await trader.quantity_of(action) <= trader.sellable()
+        ):
+            return "a sell its holdings may not cover"
+        if isinstance(action, Cancel):
+            if not trader.placed or not trader.is_open(trader.chosen(action.pick)):
+                return "a cancel of an order no longer open"
+            side = "BUY" if isinstance(other, Buy) else "SELL"
+            if not isinstance(other, Cancel) and trader.chosen(action.pick).side != side:
+                return "an order that may trade against the cancelled one"
+    return None
+
+
+async def run_step(traders: list[Trader], step: Step) -> list[str]:
+    """Do ``step``; what it came to (for the statistics)."""
+    if not isinstance(step, Together):
+        index, action = step
+        return await traders[index].run(action)
+    why_not = await concurrent(traders, step)
+    if why_not is not None:
+        # as two steps: the first's fills of the other's orders are heard before the
+        # second's checks rely on the platform knowing them (a cancel, a sell)
+        done = await traders[0].run(step.first)
+        for index, trader in enumerate(traders):
+            await agree(trader.disagreements, f"trader {index} after {step.first} in turn")
+        done += await traders[1].run(step.second)
+        return [f"Together in turn: {why_not}", *done]
+    # what each does is settled before either is sent: the other's order may fill this
+    # one's resting orders meanwhile, and change which is picked or what it may sell
+    sends: list[Awaitable[list[str]]] = []
+    for trader, action in zip(traders, (step.first, step.second), strict=True):
+        if isinstance(action, Cancel):
+            order = trader.chosen(action.pick)
+            sends.append(labelled("Cancel: ", trader.cancel(order)))
+        else:
+            sends.append(trader.order(action, await trader.quantity_of(action)))
+    both = await asyncio.gather(*sends)
+    return ["Together at once", *both[0], *both[1]]
+
+
+async def labelled(prefix: str, outcome: Awaitable[str]) -> list[str]:
+    return [prefix + await outcome]
+
+
+def cross_trade_disagreements(traders: list[Trader], trades: list[CrossTrade]) -> list[str]:
+    """Each execution between the traders is a fill of an order of each, at the broker:
+    the per-order checks then see it counted once in each account at the platform."""
+    found: list[str] = []
+    for trade in trades:
+        owners = [
+            trader.account_no
+            for trader in traders
+            for number in (trade.taker, trade.maker)
+            if number in trader.books()
+        ]
+        if sorted(owners) != sorted(t.account_no for t in traders):
+            found.append(f"{trade}: its orders are {owners}'s")
+    return found

@@ -5,8 +5,9 @@ reconciliations and broker faults (a lost or failed submit, a refused one, a los
 to a cancel or change, a dropped order stream) for the REST API. After each step the
 platform must come to agree with the broker: one broker order chain per order, fills
 counted once, no broker order it does not know, views their events replay to, refusals
-that reached no broker; at the end, the broker's portfolio. The parts are in
-order_programs.py."""
+that reached no broker; at the end, the broker's portfolio. A second test runs two
+traders (two users, two accounts) on the same thin book, some steps sent at once, so
+that each trades with the other's orders. The parts are in order_programs.py."""
 
 from __future__ import annotations
 
@@ -27,14 +28,20 @@ from tests.integration.platform.order_programs import (
     Cancel,
     Drop,
     LostAnswer,
+    PairAction,
     Reconcile,
     Reduce,
     Reprice,
     Sell,
+    Step,
     SubmitFault,
+    Together,
     agree,
+    cross_trade_disagreements,
     fresh_platform,
     new_trader,
+    run_step,
+    watch_cross_trades,
 )
 
 from quantum.platform.trading.order_types import ORDER_TYPES
@@ -275,3 +282,111 @@ async def test_the_platform_keeps_the_brokers_books(
             await trader.cancel(order)
         await agree(trader.disagreements, "after cancelling every order at the end")
         assert not any(o.is_open for o in trader.books().values())
+
+
+# -- two traders on one book ---------------------------------------------------------------
+
+AT_THE_TOUCH = st.integers(-1, 1)
+"""Prices about the best bid or ask: a user order there rests ahead of the market maker's
+at that price, so the other trader's marketable order trades with it first."""
+TWO_BUYS = st.one_of(
+    st.builds(Buy, st.integers(1, 10), MARKETABLE_BUY),
+    st.builds(Buy, st.integers(1, 10), AT_THE_TOUCH.map(lambda n: At("bid", n))),
+)
+TWO_SELLS = st.builds(
+    Sell,
+    st.integers(1, 12),
+    st.one_of(st.none(), AT_THE_TOUCH.map(lambda n: At("ask", n)), st.just(At("bid"))),
+)
+PAIR_ACTIONS: st.SearchStrategy[PairAction] = st.one_of(
+    TWO_BUYS, TWO_SELLS, st.builds(Cancel, PICKS)
+)
+TWO_ACTIONS = st.sampled_from(
+    [
+        *[TWO_BUYS] * 3,
+        *[TWO_SELLS] * 3,
+        st.builds(Cancel, PICKS),
+        st.builds(Reprice, PICKS, st.one_of(NEAR_BID, NEAR_ASK)),
+        st.builds(Reduce, PICKS, st.integers(0, 19)),
+        st.builds(Advance, st.integers(5, 60)),
+        st.just(Reconcile()),
+    ]
+).flatmap(lambda action: action)
+"""LIMIT and MARKET orders only: no fault, and no type the broker prices from a quote
+the other trader's orders make (``Trader.missing_quote`` assumes one account)."""
+TWO_STEPS: st.SearchStrategy[Step] = st.one_of(
+    st.tuples(st.integers(0, 1), TWO_ACTIONS),
+    st.tuples(st.integers(0, 1), TWO_ACTIONS),
+    st.tuples(st.integers(0, 1), TWO_ACTIONS),
+    st.builds(Together, PAIR_ACTIONS, PAIR_ACTIONS),
+)
+
+OPENING: list[Step] = [(0, Buy(10, At("upperLimit"))), (1, Buy(10, At("upperLimit")))]
+"""Generated programs start with shares on both sides: sells, which the other trader's
+resting buys can take, are then rarely refused."""
+
+# 0 buys 10; 1 bids ahead of the maker; 0 sells into it; 1 offers what it got at the ask;
+# at once 0 lifts it while 1 bids again; at once 0 offers while 1 cancels its offer
+# (a sell: 0's sell cannot trade with it); 1 re-prices its bid into 0's offer.
+TRADE_WITH_EACH_OTHER: list[Step] = [
+    (0, Buy(10, At("upperLimit"))),
+    (1, Buy(5, At("bid", 0))),
+    (0, Sell(5, At("bid", 0))),
+    (1, Sell(10, At("ask", 0))),
+    Together(Buy(3, At("ask", 0)), Buy(2, At("bid", 0))),
+    Together(Sell(5, At("ask", -1)), Cancel(0)),
+    (1, Reprice(0, At("ask", 0))),
+    (0, Advance(30)),
+    (1, Reconcile()),
+]
+# Both at once on either side of the touch, marketable into each other's book.
+CROSS_AT_ONCE: list[Step] = [
+    (0, Buy(8, At("upperLimit"))),
+    (1, Buy(6, At("bid", 0))),
+    Together(Sell(10, At("bid", 0)), Buy(4, None)),
+    Together(Buy(5, At("bid", 1)), Sell(10, None)),
+]
+
+
+@pytest.mark.usefixtures("short_kiwoom_timeout")
+@settings(
+    max_examples=12,
+    deadline=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@example(program=TRADE_WITH_EACH_OTHER)
+@example(program=CROSS_AT_ONCE)
+@given(program=st.lists(TWO_STEPS, min_size=4, max_size=10).map(lambda p: [*OPENING, *p]))
+async def test_two_traders_on_one_book(
+    database_kind: str, scratch: Callable[[], Path], program: list[Step]
+) -> None:
+    """Two users, each with an account of its own, trade on one thin book, one with the
+    other's orders too, some steps sent at once: each must see its own account's orders
+    and fills, a trade between them once in each account."""
+    note(f"program: {program}")
+    async with fresh_platform(database_kind, scratch()) as harness:
+        traders = [await new_trader(harness, key) for key in ("key-a", "key-b")]
+        assert traders[0].account_no != traders[1].account_no
+        crossed = watch_cross_trades(harness)
+        for step, action in enumerate(program, 1):
+            before = len(crossed)
+            for what in await run_step(traders, action):
+                event(what)
+            if len(crossed) > before:
+                event("a step the traders traded with each other in")
+            for index, trader in enumerate(traders):
+                await agree(trader.disagreements, f"trader {index} after step {step}, {action}")
+        await harness.platform.supervisor.run_once()
+        event(f"trades between the traders: {min(len(crossed), 3)}{'+' * (len(crossed) >= 3)}")
+        assert not (found := cross_trade_disagreements(traders, crossed)), found
+        for index, trader in enumerate(traders):
+            await agree(trader.disagreements, f"trader {index} after reconciling at the end")
+            await trader.check_portfolio()
+        for trader in traders:
+            for order in trader.placed:
+                await trader.cancel(order)
+        for index, trader in enumerate(traders):
+            await agree(trader.disagreements, f"trader {index} after cancelling at the end")
+            assert not any(o.is_open for o in trader.books().values())
