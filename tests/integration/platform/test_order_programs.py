@@ -248,9 +248,7 @@ def short_kiwoom_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KIWOOM_TIMEOUT_SECONDS", str(KIWOOM_TIMEOUT_SECONDS))
 
 
-@pytest.mark.usefixtures("short_kiwoom_timeout")
-@settings(
-    max_examples=24,
+PROGRAMS = settings(
     deadline=None,
     derandomize=True,
     # not shrunk: a program is short enough to read as drawn, and each failing try
@@ -258,6 +256,11 @@ def short_kiwoom_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+"""What the program tests share (each sets its number of examples)."""
+
+
+@pytest.mark.usefixtures("short_kiwoom_timeout")
+@settings(PROGRAMS, max_examples=24)
 @example(program=AMEND_A_PARTLY_FILLED_ORDER)
 @example(program=SELL_WHAT_IS_HELD_AND_MORE)
 @example(program=MARKET_REMAINDERS)
@@ -349,13 +352,7 @@ CROSS_AT_ONCE: list[Step] = [
 
 
 @pytest.mark.usefixtures("short_kiwoom_timeout")
-@settings(
-    max_examples=12,
-    deadline=None,
-    derandomize=True,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(PROGRAMS, max_examples=12)
 @example(program=TRADE_WITH_EACH_OTHER)
 @example(program=CROSS_AT_ONCE)
 @given(program=st.lists(TWO_STEPS, min_size=4, max_size=10).map(lambda p: [*OPENING, *p]))
