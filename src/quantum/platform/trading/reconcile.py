@@ -170,16 +170,17 @@ class Reconciler:
         if self._clock() - view.updated_at < self._settle_after:
             self._deferred.add(view.kiwoom_account_id)
             return written  # too fresh: the broker's lists may not show it yet
-        return written + await self._closed(view)
+        return written + await self.closed(view)
 
-    async def _closed(self, view: OrderView) -> int:
-        """The order is no longer open at the broker: what remained was cancelled."""
+    async def closed(self, view: OrderView, reason: str = "no longer open at the broker") -> int:
+        """The order is no longer open at the broker: what remained was cancelled. One
+        key per broker order, whoever saw it first (a snapshot, the stream): written once."""
         if view.remaining_quantity <= 0:
             return 0
         done = await self._orders.record(
             view.order_id,
             EventType.CANCELLED,
-            {"reason": "no longer open at the broker"},
+            {"reason": reason},
             dedupe_key=f"{view.kiwoom_account_id}:{view.broker_order_no}:closed",
         )
         return int(done is not None)
@@ -207,7 +208,7 @@ class Reconciler:
                 successor = await self._successor(view, number, snapshot)
                 if successor is not None:
                     return written + await self._modified(view, successor, open_numbers)
-            return written + await self._closed(view)
+            return written + await self.closed(view)
         if view.state is OrderState.PENDING_MODIFY:
             requested = await self._request_of(view)
             wanted = requested.get("remaining_quantity")

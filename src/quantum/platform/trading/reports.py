@@ -22,7 +22,6 @@ from quantum.platform.services.accounts import Trading
 from quantum.platform.trading.projection import OrderView
 from quantum.platform.trading.reconcile import Reconciler
 from quantum.platform.trading.service import OrderService
-from quantum.platform.trading.states import EventType
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +148,8 @@ class OrderReports:
             self._orders.ledger.invalidate(feed.trading.kiwoom_account_id)
 
     async def _ended(self, feed: _Feed, view: OrderView, message: OrderUpdateMessage) -> None:
-        """The exchange ended the order's remainder: cancelled, as reconciliation would
-        record it (the same key: written once), once every fill of it is counted."""
+        """The exchange ended the order's remainder: cancelled as reconciliation records
+        it, once every fill of it is counted."""
         account_id = feed.trading.kiwoom_account_id
         latest = await self._orders.store.get(view.order_id) or view
         if latest.state.is_final or latest.broker_order_no != message.order_no:
@@ -158,13 +157,7 @@ class OrderReports:
         if message.filled_quantity != latest.broker_filled_quantity:
             await self._resync(feed)  # fills the stream did not show: the snapshot has them
             return
-        done = await self._orders.record(
-            latest.order_id,
-            EventType.CANCELLED,
-            {"reason": "the exchange ended the remainder"},
-            dedupe_key=f"{account_id}:{message.order_no}:closed",
-        )
-        if done is not None:
+        if await self._reconciler.closed(latest, "the exchange ended the remainder"):
             self._orders.ledger.invalidate(account_id)
 
     def _drain_soon(self, feed: _Feed) -> None:
