@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from prometheus_client.parser import text_string_to_metric_families
 
 from bench._harness import (
     child_pid,
@@ -43,6 +42,7 @@ from bench._harness import (
     report,
     simulator_process,
 )
+from bench._metrics import histograms, scrape, total, window_quantile
 from quantum.kiwoom.client import KiwoomClient
 from quantum.kiwoom.orders import OrderType
 from quantum.kiwoom.settings import KiwoomSettings
@@ -239,15 +239,22 @@ async def direct_orders(
 
 async def kiwoom_calls(session: aiohttp.ClientSession) -> float:
     """The platform's Kiwoom calls so far (``qtp_kiwoom_calls`` on its /metrics)."""
-    async with session.get("/metrics") as answer:
-        text = await answer.text()
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        if family.name == "qtp_kiwoom_calls"
-        for sample in family.samples
-        if sample.name == "qtp_kiwoom_calls_total"
-    )
+    return total(await scrape(session), "qtp_kiwoom_calls", "qtp_kiwoom_calls_total")
+
+
+STAGES = "qtp_order_submit_stage_seconds"
+
+
+def report_stages(before: str, after: str, suffix: str) -> None:
+    """p50 of each stage of the measured submits, as the platform timed them: its own
+    work is every stage but ``broker_call``; what the stages leave out of a submit's
+    latency is the HTTP hop, the server and the framework."""
+    waits = "qtp_rate_limit_waits", "qtp_rate_limit_waits_total"
+    report(f"order_rate_limit_waits_{suffix}", int(total(after, *waits) - total(before, *waits)), "")
+    earlier = histograms(before, STAGES, "stage")
+    for stage, buckets in histograms(after, STAGES, "stage").items():
+        p50 = window_quantile(earlier.get(stage), buckets, 0.5) * 1000
+        report(f"order_stage_{stage}_p50_ms_{suffix}", p50, "ms")
 
 
 async def settled(session: aiohttp.ClientSession, quiet: float = 0.5, most: float = 15.0) -> None:
@@ -295,6 +302,7 @@ async def measure(base: str, sim_url: str, users: int, each: int, suffix: str) -
         await platform_orders(session, placing, 1)
         await settled(session)
         platform_pid, simulator_pid = child_pid(b"run"), child_pid(b"simulator")
+        metrics_before = await scrape(session)
         cpu_before = [
             cpu_seconds(pid) if pid else float("nan") for pid in (platform_pid, simulator_pid)
         ]
@@ -303,6 +311,7 @@ async def measure(base: str, sim_url: str, users: int, each: int, suffix: str) -
             (cpu_seconds(pid) if pid else float("nan")) - before
             for pid, before in zip((platform_pid, simulator_pid), cpu_before, strict=True)
         ]
+        metrics_after = await scrape(session)
     # a new session: the load's pooled connections may have been closed as idle by now
     async with aiohttp.ClientSession(base, timeout=timeout) as session:
         single, _, _ = await platform_orders(session, placing[:1], SINGLE)
@@ -314,6 +323,7 @@ async def measure(base: str, sim_url: str, users: int, each: int, suffix: str) -
     # CPU per order varies less than latency on a shared machine: compare sittings by it
     for process, seconds in zip(("platform", "simulator"), cpu_used, strict=True):
         report(f"{process}_cpu_per_order_ms_{suffix}", seconds * 1000 / len(latencies), "ms")
+    report_stages(metrics_before, metrics_after, suffix)
 
     direct, direct_wall = await direct_orders(sim_url, keys, each)
     direct_p50 = percentile(direct, 50)

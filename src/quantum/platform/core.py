@@ -210,6 +210,7 @@ class Platform:
             bus=platform.bus,
         )
         platform.orders.on_working = platform.supervisor.watch
+        platform.orders.observe_stage = metrics.observe_stage
         platform.invalidations = Invalidations(
             platform.bus,
             drop_principal=platform.auth.forget,

@@ -1,5 +1,6 @@
 """The platform's ``GET /metrics``: HTTP, Kiwoom calls, the in-process broker's
-realtime hub and rate limiters, and orders by state (docs/metrics.md).
+realtime hub and rate limiters, orders by state and the stages of a submit
+(docs/metrics.md).
 
 :class:`PlatformMetrics` is built by :meth:`quantum.platform.core.Platform.start`
 (its :attr:`~PlatformMetrics.calls` observer is chained with the usage log's);
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
+from prometheus_client import Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import text
@@ -29,8 +31,10 @@ from quantum.metrics import (
     HttpMetricsMiddleware,
     app_state,
     exposition,
+    labelled,
     new_registry,
 )
+from quantum.platform.trading.stages import SubmitStage
 from quantum.platform.trading.states import OrderState
 
 if TYPE_CHECKING:
@@ -42,6 +46,11 @@ __all__ = ["OrdersCollector", "PlatformMetrics", "http_lookup", "router"]
 
 SERVICE = "platform"
 ORDER_COUNTS = text("SELECT state, count(*) FROM order_view GROUP BY state")
+STAGE_BUCKETS = (
+    *(ms / 1000 for ms in (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5)),
+    *(ms / 1000 for ms in (7.5, 10, 15, 25, 50, 100, 250, 500, 1000, 2500, 5000)),
+)
+"""Fine below 5 ms, where a stage of the platform's own lies."""
 
 
 class OrdersCollector(Collector):
@@ -85,6 +94,14 @@ class PlatformMetrics:
         self.http = HttpMetrics(self.registry, service)
         self.calls = CallMetrics(self.registry, service)
         self.orders = OrdersCollector()
+        self.submit_stages = Histogram(
+            "qtp_order_submit_stage_seconds",
+            "Each stage of an order's submit: checks, intent_write, broker_call, answer_write.",
+            ["service", "stage"],
+            buckets=STAGE_BUCKETS,
+            registry=self.registry,
+        )
+        self._stage = labelled(self.submit_stages)
         self._broker: Any = None
         self.registry.register(
             RealtimeCollector(service, lambda: getattr(self._broker, "hub", None))
@@ -96,6 +113,10 @@ class PlatformMetrics:
 
     def watch(self, broker: Any) -> None:
         self._broker = broker
+
+    def observe_stage(self, stage: SubmitStage, seconds: float) -> None:
+        """The orders' :class:`~quantum.platform.trading.stages.StageObserver`."""
+        self._stage(self.service, stage.value).observe(seconds)
 
     async def exposition(self, engine: AsyncEngine) -> Response:
         await self.orders.refresh(engine)

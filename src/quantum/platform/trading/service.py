@@ -40,6 +40,7 @@ from quantum.platform.trading.ledger import AccountLedger
 from quantum.platform.trading.limits import PriceLimits
 from quantum.platform.trading.order_types import OrderSide
 from quantum.platform.trading.projection import OrderEvent, OrderView
+from quantum.platform.trading.stages import StageClock, StageObserver, SubmitStage, unobserved
 from quantum.platform.trading.states import EventType, InvalidTransition
 from quantum.platform.trading.store import DuplicateKey, OrderQuery, OrderStore
 
@@ -108,6 +109,8 @@ class OrderService:
         self.market_clocks: dict[Environment, Clock] = dict(market_clocks or {})
         self.on_working: Callable[[str, Trading], None] | None = None
         """Told when an order is working at the broker (starts its account's reports)."""
+        self.observe_stage: StageObserver = unobserved
+        """Told how long each stage of a submit took (see :mod:`stages`)."""
 
     def market_now(self, environment: Environment) -> datetime:
         """The exchange's time for an account: the simulator's own clock for
@@ -152,6 +155,7 @@ class OrderService:
     ) -> tuple[OrderView, bool]:
         """(the order, whether this call created it). A repeated key returns the
         first order; the same key with another request is refused."""
+        clock = StageClock(self.observe_stage)
         order_type = order_type_named(order.order_type)
         intent = OrderIntent(
             order.stock_code,
@@ -196,6 +200,7 @@ class OrderService:
                         account_id, credentials, order.stock_code
                     )
                     check_holdings(intent, balance, held)
+            clock.lap(SubmitStage.CHECKS)
             try:
                 view = await self.store.create(
                     data, idempotency=(user_id, key, digest) if key is not None else None
@@ -208,7 +213,8 @@ class OrderService:
                 self.ledger.reserve_cash(account_id, needed)
             else:
                 self.ledger.reserve_shares(account_id, order.stock_code, order.quantity)
-        return await self._send(view, intent, trading), True
+        clock.lap(SubmitStage.INTENT)
+        return await self._send(view, intent, trading, clock), True
 
     @staticmethod
     def _same_request(found: tuple[OrderView, bool]) -> OrderView:
@@ -221,7 +227,9 @@ class OrderService:
             )
         return view
 
-    async def _send(self, view: OrderView, intent: OrderIntent, trading: Trading) -> OrderView:
+    async def _send(
+        self, view: OrderView, intent: OrderIntent, trading: Trading, clock: StageClock
+    ) -> OrderView:
         request = OrderRequest(
             stock_code=intent.stock_code,
             side=Side.BUY if intent.side is OrderSide.BUY else Side.SELL,
@@ -247,11 +255,14 @@ class OrderService:
             self.ledger.invalidate(trading.kiwoom_account_id)
         else:
             event, data = EventType.ACCEPTED, {"broker_order_no": ack.order_no}
+        clock.lap(SubmitStage.BROKER)
         if event is not EventType.REJECTED and self.on_working is not None:
             self.on_working(view.user_id, trading)
         # The answer need not wait for the disk: were it lost, the order would stay
         # pending and reconciliation would find it at the broker (or not) again.
-        return await self.record(view.order_id, event, data, current=view, durable=False) or view
+        answered = await self.record(view.order_id, event, data, current=view, durable=False)
+        clock.lap(SubmitStage.ANSWER)
+        return answered or view
 
     async def record(
         self,
