@@ -250,7 +250,9 @@ def report_stages(before: str, after: str, suffix: str) -> None:
     work is every stage but ``broker_call``; what the stages leave out of a submit's
     latency is the HTTP hop, the server and the framework."""
     waits = "qtp_rate_limit_waits", "qtp_rate_limit_waits_total"
-    report(f"order_rate_limit_waits_{suffix}", int(total(after, *waits) - total(before, *waits)), "")
+    report(
+        f"order_rate_limit_waits_{suffix}", int(total(after, *waits) - total(before, *waits)), ""
+    )
     earlier = histograms(before, STAGES, "stage")
     for stage, buckets in histograms(after, STAGES, "stage").items():
         p50 = window_quantile(earlier.get(stage), buckets, 0.5) * 1000
