@@ -14,6 +14,8 @@ order stream opens with a snapshot). Baseline: the same number of direct
 platform's and the simulator's CPU per measured order are printed too: on a
 shared machine they drift far less than latencies do; ``machine_loop_ms`` (a fixed
 pure-Python loop, timed just before each run) tells how fast the machine was.
+``order_stage_*`` are the platform's own timings of the measured submits'
+stages (``qtp_order_submit_stage_seconds``), so a run shows where its overhead went.
 
     python -m bench.orders [--quick]
 """
