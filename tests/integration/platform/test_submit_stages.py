@@ -5,18 +5,14 @@ check or a repeated idempotency key times nothing."""
 from __future__ import annotations
 
 from tests.integration.platform.conftest import Harness
-from tests.integration.scraping import Samples, parse, value
+from tests.integration.platform.test_orders_api import order_body, quote
+from tests.integration.platform.test_platform_metrics import scrape
+from tests.integration.scraping import Samples, value
 
 from quantum.platform.trading.stages import SubmitStage
 
 P = {"service": "platform"}
 SUBMIT = {**P, "method": "POST", "route": "/api/v1/orders"}
-
-
-async def scrape(harness: Harness) -> Samples:
-    answer = await harness.client.get("/metrics")
-    assert answer.status_code == 200, answer.text
-    return parse(answer.text)
 
 
 def stage_counts(found: Samples) -> dict[str, float | None]:
@@ -28,20 +24,13 @@ def stage_counts(found: Samples) -> dict[str, float | None]:
 
 async def test_each_stage_of_a_submit_is_timed_once_inside_its_request(harness: Harness) -> None:
     _user, headers = await harness.trader()
-    stock = await harness.client.get("/api/v1/stocks/005930", headers=headers)
-    body = {
-        "stockCode": "005930",
-        "orderType": "LIMIT",
-        "orderSide": "BUY",
-        "quantity": 1,
-        "price": stock.json()["lowerLimit"],
-    }
+    body = order_body(quantity=1, price=(await quote(harness, headers))["lowerLimit"])
     keyed = {**headers, "Idempotency-Key": "stages-1"}
     assert (
         await harness.client.post("/api/v1/orders", json=body, headers=keyed)
     ).status_code == 201
 
-    found = await scrape(harness)
+    _, found = await scrape(harness)
     assert stage_counts(found) == {stage.value: 1 for stage in SubmitStage}
     sums = {
         stage: value(found, "qtp_order_submit_stage_seconds_sum", **P, stage=stage.value) or 0.0
@@ -62,4 +51,5 @@ async def test_each_stage_of_a_submit_is_timed_once_inside_its_request(harness: 
         "/api/v1/orders", json={**body, "price": body["price"] + 1}, headers=headers
     )
     assert off_tick.status_code == 422, off_tick.text
-    assert stage_counts(await scrape(harness)) == {stage.value: 1 for stage in SubmitStage}
+    _, found = await scrape(harness)
+    assert stage_counts(found) == {stage.value: 1 for stage in SubmitStage}
