@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from tests.integration.platform.conftest import Harness
+from tests.integration.platform.test_orders_api import order_body, quote
 from tests.waiting import eventually
 
 from quantum.platform.trading import reports as reports_module
@@ -99,11 +100,9 @@ async def test_an_order_ended_before_the_stream_was_up_is_settled_without_a_poll
         """The order's 확인 went out before the stream was up: it never hears it."""
 
     monkeypatch.setattr(reports, "_on_order", unheard)
-    quote = (await harness.client.get(f"/api/v1/stocks/{CODE}", headers=headers)).json()
-    body = {"stockCode": CODE, "orderType": "LIMIT_FOK", "orderSide": "BUY", "quantity": 1}
-    answer = await harness.client.post(
-        "/api/v1/orders", json={**body, "price": quote["lowerLimit"]}, headers=headers
-    )
+    price = (await quote(harness, headers))["lowerLimit"]
+    body = order_body(orderType="LIMIT_FOK", quantity=1, price=price)
+    answer = await harness.client.post("/api/v1/orders", json=body, headers=headers)
     assert answer.status_code == 201 and answer.json()["state"] == "ACCEPTED", answer.text
     trading = await harness.platform.accounts.trading(user["userId"])
     assert trading is not None
