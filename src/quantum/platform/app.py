@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from quantum.http_errors import BodyLimit
 from quantum.platform.api import accounts, admin, auth, health, market, orders, portfolio
+from quantum.platform.api.hot_submit import HotSubmit
 from quantum.platform.core import Platform
 from quantum.platform.errors import install_error_handlers
 from quantum.platform.metrics import install_middleware as install_metrics_middleware
@@ -23,11 +24,13 @@ def create_platform_app(
     *,
     platform: Platform | None = None,
     close_platform: bool = False,
+    hot_paths: bool = True,
 ) -> FastAPI:
     """An app that starts (and stops) its own :class:`Platform` from ``settings``,
     or serves a ``platform`` started by the caller (which then also stops it, unless
     ``close_platform``: the server's shutdown does, after the last request and socket,
-    which is the only moment uvicorn gives before it re-raises SIGTERM)."""
+    which is the only moment uvicorn gives before it re-raises SIGTERM). Not
+    ``hot_paths``: the submit through FastAPI too (tests compare the two)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,6 +60,8 @@ def create_platform_app(
         app.state.platform = platform  # also without a lifespan (ASGI test transports)
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
+    if hot_paths:
+        app.add_middleware(HotSubmit)  # the submit, before FastAPI's routing (see there)
     install_metrics_middleware(app)  # outside: the 413s are counted too
     # matched in this order, route by route: the trading routes first (FastAPI's
     # matching of POST /api/v1/orders behind the others was a quarter of its cost)

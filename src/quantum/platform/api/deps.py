@@ -57,7 +57,9 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def _trading(platform: Platform, principal: Principal) -> Trading:
+async def trading_of(platform: Platform, principal: Principal) -> Trading:
+    """The caller's account and key pair for broker calls: 409 before credentials are
+    stored (and the account service's own 404 and 403)."""
     trading = await platform.accounts.trading(principal.user_id)
     if trading is None:
         raise Conflict(
@@ -92,7 +94,7 @@ async def trader(request: Request, credentials: BearerCredentials) -> TraderCont
     0.1 ms more per request."""
     platform = await get_platform(request)
     principal = await _authenticate(platform, credentials)
-    return TraderContext(platform, principal, await _trading(platform, principal))
+    return TraderContext(platform, principal, await trading_of(platform, principal))
 
 
 Trader = Annotated[TraderContext, Depends(trader)]

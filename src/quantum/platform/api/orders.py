@@ -20,9 +20,10 @@ from quantum.platform.api.responses import (
 from quantum.platform.api.routing import DeclaredQueryRoute
 from quantum.platform.api.schemas import Camel, Input, Instant, Page
 from quantum.platform.errors import ApiError, Conflict, ServiceUnavailable, Unprocessable
+from quantum.platform.services.accounts import Trading
 from quantum.platform.trading.order_types import OrderSide
 from quantum.platform.trading.projection import OrderEvent, OrderView
-from quantum.platform.trading.service import NewOrder
+from quantum.platform.trading.service import NewOrder, OrderService
 from quantum.platform.trading.states import OrderState
 from quantum.platform.trading.store import OrderQuery
 
@@ -45,6 +46,8 @@ ORDER_LINKS: dict[str, Any] = {
 """What a placed order leads to (OpenAPI links, for clients and tools that follow
 them); the operation ids are FastAPI's, of the routes below."""
 OrderId = Annotated[str, Path(alias="orderId", pattern=r"^ORD[0-9a-f]{21}$")]
+IDEMPOTENCY_KEY_MAX: Final = 128
+"""The longest ``Idempotency-Key`` header taken (at least one character)."""
 
 
 class OrderIn(Input):
@@ -125,14 +128,14 @@ class OrderDetail(OrderOut):
     events: list[EventOut]
 
 
-def _answer(view: OrderView, status_code: int = 200) -> Response:
+def order_json(view: OrderView) -> bytes:
     """The order as JSON, serialised once (FastAPI would validate the model again
     before serialising it: the write routes are the hot path)."""
-    return Response(
-        OrderOut.of(view).model_dump_json(by_alias=True),
-        status_code=status_code,
-        media_type="application/json",
-    )
+    return OrderOut.of(view).model_dump_json(by_alias=True).encode()
+
+
+def _answer(view: OrderView, status_code: int = 200) -> Response:
+    return Response(order_json(view), status_code=status_code, media_type="application/json")
 
 
 REFUSED_AS: Final[Mapping[str, type[ApiError]]] = {"broker_unavailable": ServiceUnavailable}
@@ -176,7 +179,7 @@ async def submit_order(
     body: OrderIn,
     trader: Trader,
     idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=IDEMPOTENCY_KEY_MAX)
     ] = None,
 ) -> Response:
     """Checked first (type, tick, limits, session, buying power, holdings): a failed
@@ -184,6 +187,21 @@ async def submit_order(
     ``order_rejected`` (503 when Kiwoom is unreachable) naming the order, recorded
     REJECTED. With ``Idempotency-Key`` (or ``clientOrderId``) a repeated submit answers
     as the first did: 200 with the first order, or its refusal."""
+    status, content = await place_order(
+        trader.platform.orders, trader.user_id, trader.trading, body, idempotency_key
+    )
+    return Response(content, status_code=status, media_type="application/json")
+
+
+async def place_order(
+    orders: OrderService,
+    user_id: str,
+    trading: Trading,
+    body: OrderIn,
+    idempotency_key: str | None,
+) -> tuple[int, bytes]:
+    """The submit as this route answers it, (status, JSON); an :class:`ApiError` for
+    a refusal. Also what :mod:`hot_submit` runs for the requests it serves."""
     order = NewOrder(
         stock_code=body.stock_code,
         side=body.order_side,
@@ -197,13 +215,12 @@ async def submit_order(
         raise Unprocessable(
             "Idempotency-Key and clientOrderId differ", code="idempotency_key_mismatch"
         )
-    orders = trader.platform.orders
-    view, created = await orders.submit(trader.user_id, trader.trading, order, idempotency_key)
+    view, created = await orders.submit(user_id, trading, order, idempotency_key)
     if view.state is OrderState.REJECTED:
         raise _rejected(view)
     if not created:
-        return _answer(view, 200)
-    return _answer(view, 202 if view.state is OrderState.OUTCOME_UNKNOWN else 201)
+        return 200, order_json(view)
+    return (202 if view.state is OrderState.OUTCOME_UNKNOWN else 201), order_json(view)
 
 
 @router.get("", response_model=Page[OrderOut])
