@@ -148,3 +148,27 @@ async def test_the_route_template_is_the_metrics_label(harness: Harness, status:
     assert answer.status_code == status
     text = (await harness.client.get("/metrics")).text
     assert f'method="POST",route="{URL}",service="platform",status="{status}"' in text
+
+
+async def test_a_client_gone_before_its_body_gets_no_answer() -> None:
+    called: list[Scope] = []
+    sent: list[Any] = []
+
+    async def fastapi_stand_in(scope: Scope, receive: Receive, send: Send) -> None:
+        called.append(scope)
+
+    async def disconnect() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": URL,
+        "query_string": b"",
+        "headers": [(b"authorization", b"Bearer t"), (b"content-type", b"application/json")],
+    }
+    await HotSubmit(fastapi_stand_in)(scope, disconnect, send)
+    assert (called, sent) == ([], [])

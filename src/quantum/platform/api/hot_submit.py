@@ -1,9 +1,8 @@
 """``POST /api/v1/orders`` served in front of FastAPI's routing, dependencies and
 the middlewares inside them: the submit is the platform's hot path, and on 2
 shared cores each 0.1 ms of its CPU cost about 0.3 ms of latency under load
-(``bench.submit_floor --burn-us``). Measured in ``bench.orders`` on PostgreSQL:
-1.44-1.49 -> 1.21-1.35 ms of platform CPU per order, 3.5-3.8 -> 2.3-2.5 ms of
-overhead over the direct Kiwoom call.
+(``bench.submit_floor --burn-us``). In ``bench.orders`` it took 0.2-0.3 ms of CPU
+off each order and about 1.3 ms off the overhead at p50 (docs/platform.md).
 
 The FastAPI route stays the declaration (OpenAPI, the documented answers) and runs
 the same :func:`place_order`; this path serves only what it can answer exactly as
