@@ -28,18 +28,23 @@ def client_of(app: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="http://platform")
 
 
-def comparable(answer: httpx.Response) -> tuple[int, Any]:
+HEADERS = ("content-type", "www-authenticate", "retry-after")
+"""The answer's headers that must match too."""
+
+
+def comparable(answer: httpx.Response) -> tuple[int, Any, list[str | None]]:
+    headers = [answer.headers.get(name) for name in HEADERS]
     try:
         body = answer.json()
     except json.JSONDecodeError:
-        return answer.status_code, answer.text
+        return answer.status_code, answer.text, headers
     if isinstance(body, dict) and "orderId" in body:
         body = {k: v for k, v in body.items() if k not in VOLATILE}
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         details = body["error"].get("details")
         if isinstance(details, dict):  # a refused order names itself
             details.pop("orderId", None)
-    return answer.status_code, body
+    return answer.status_code, body, headers
 
 
 async def chunks(total: int) -> AsyncIterator[bytes]:
