@@ -3,8 +3,10 @@ cancel, modify, idempotency, and the checks that keep bad orders from the broker
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
 from tests.integration.platform.conftest import Harness
 
 from quantum.platform.db.units import Change
@@ -154,6 +156,44 @@ async def test_idempotent_submit_creates_one_order(harness: Harness) -> None:
     assert other.json()["error"]["code"] == "idempotency_key_reused"
     listed = (await harness.client.get("/api/v1/orders", headers=headers)).json()
     assert listed["total"] == 1
+
+
+async def test_a_retry_answers_with_its_first_order_when_its_checks_would_now_refuse(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key is read only when an order is not created (a keyed submit costs no
+    extra read): after the close, a new order is refused, and a retry of one placed
+    before it is answered as before."""
+    _user, headers = await harness.trader()
+    q = await quote(harness, headers)
+    store = harness.platform.orders.store
+    reads: list[str] = []
+    read_key = store.by_idempotency_key
+
+    async def counted(user_id: str, key: str) -> Any:
+        reads.append(key)
+        return await read_key(user_id, key)
+
+    monkeypatch.setattr(store, "by_idempotency_key", counted)
+    keyed = {**headers, "Idempotency-Key": "before-the-close"}
+    body = order_body(price=q["lowerLimit"])
+    first = await harness.client.post("/api/v1/orders", json=body, headers=keyed)
+    assert first.status_code == 201, first.text
+    assert reads == []
+    now = harness.sim.sim.clock.now()
+    closed = now.replace(hour=16, minute=0, second=0, microsecond=0)
+    await asyncio.to_thread(harness.sim.advance, (closed - now).total_seconds())
+    refused = await harness.client.post("/api/v1/orders", json=body, headers=headers)
+    assert refused.status_code == 409, refused.text
+    again = await harness.client.post("/api/v1/orders", json=body, headers=keyed)
+    assert again.status_code == 200, again.text
+    assert again.json()["orderId"] == first.json()["orderId"]
+    assert reads == ["before-the-close"]
+    other = await harness.client.post(
+        "/api/v1/orders", json=order_body(price=q["lowerLimit"], quantity=3), headers=keyed
+    )
+    assert other.status_code == 422
+    assert other.json()["error"]["code"] == "idempotency_key_reused"
 
 
 async def test_rejections_record_nothing_and_send_nothing(harness: Harness) -> None:

@@ -21,9 +21,10 @@ from quantum.platform.api.routing import DeclaredQueryRoute
 from quantum.platform.api.schemas import Camel, Input, Instant, Page
 from quantum.platform.errors import ApiError, Conflict, ServiceUnavailable, Unprocessable
 from quantum.platform.services.accounts import Trading
+from quantum.platform.trading.new_order import NewOrder
 from quantum.platform.trading.order_types import OrderSide
 from quantum.platform.trading.projection import OrderEvent, OrderView
-from quantum.platform.trading.service import NewOrder, OrderService
+from quantum.platform.trading.service import OrderService
 from quantum.platform.trading.states import OrderState
 from quantum.platform.trading.store import OrderQuery
 

@@ -6,11 +6,8 @@ OUTCOME_UNKNOWN and left to reconciliation, never re-sent."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +19,7 @@ from quantum.adapter.broker import (
 from quantum.adapter.schema import CancelRequest, Environment, ModifyRequest, OrderRequest, Side
 from quantum.krx.sessions import KrxCalendar
 from quantum.platform.bus import Bus, order_topic
-from quantum.platform.errors import Conflict, NotFound, Unprocessable
+from quantum.platform.errors import ApiError, Conflict, NotFound, Unprocessable
 from quantum.platform.services.accounts import Trading
 from quantum.platform.services.usage import acting_for
 from quantum.platform.trading.checks import (
@@ -38,6 +35,7 @@ from quantum.platform.trading.checks import (
 )
 from quantum.platform.trading.ledger import AccountLedger
 from quantum.platform.trading.limits import PriceLimits
+from quantum.platform.trading.new_order import NewOrder
 from quantum.platform.trading.order_types import OrderSide
 from quantum.platform.trading.projection import OrderEvent, OrderView
 from quantum.platform.trading.stages import StageClock, StageObserver, SubmitStage, unobserved
@@ -51,22 +49,6 @@ Clock = Callable[[], datetime]
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class NewOrder:
-    stock_code: str
-    side: OrderSide
-    order_type: str
-    quantity: int
-    price: int | None = None
-    stop_price: int | None = None
-    client_order_id: str | None = None
-
-    def digest(self) -> str:
-        """What makes two submits "the same request" for an idempotency key."""
-        fields = {k: v for k, v in self.__dict__.items() if k != "client_order_id"}
-        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
 def update_message(view: OrderView) -> dict[str, Any]:
@@ -154,7 +136,10 @@ class OrderService:
         self, user_id: str, trading: Trading, order: NewOrder, idempotency_key: str | None
     ) -> tuple[OrderView, bool]:
         """(the order, whether this call created it). A repeated key returns the
-        first order; the same key with another request is refused."""
+        first order; the same key with another request is refused. The key is read
+        only when the order is not created (its checks refuse it, or the key is
+        taken), so a keyed submit costs no extra read, and a retry whose checks would
+        now refuse it still answers with its first order."""
         clock = StageClock(self.observe_stage)
         order_type = order_type_named(order.order_type)
         intent = OrderIntent(
@@ -168,15 +153,7 @@ class OrderService:
         check_shape(intent)
         key = idempotency_key or order.client_order_id
         digest = order.digest() if key is not None else ""
-        if key is not None:
-            existing = await self.store.by_idempotency_key(user_id, key)
-            if existing is not None:
-                view, first_digest = existing
-                return self._same_request((view, first_digest == digest)), False
-        now = self.market_now(trading.credentials.environment)
-        check_session(now, self._calendar)
         account_id = trading.kiwoom_account_id
-        credentials = trading.credentials
         data = {
             "user_id": user_id,
             "kiwoom_account_id": account_id,
@@ -189,32 +166,47 @@ class OrderService:
             "client_order_id": key,
         }
         async with self.ledger.lock(account_id):
-            with acting_for(user_id, account_id):
-                quote = await self.limits.of(order.stock_code, credentials, now)
-                check_limits(intent, quote)
-                if order.side is OrderSide.BUY:
-                    deposit, reserved = await self.ledger.deposit(account_id, credentials)
-                    needed = check_buying_power(intent, quote, deposit, reserved)
-                else:
-                    balance, held = await self.ledger.balance(
-                        account_id, credentials, order.stock_code
-                    )
-                    check_holdings(intent, balance, held)
-            clock.lap(SubmitStage.CHECKS)
+            try:
+                needed = await self._checked(user_id, trading, intent)
+            except (ApiError, BrokerError):
+                first = (
+                    await self.store.by_idempotency_key(user_id, key) if key is not None else None
+                )
+                if first is None:
+                    raise
+                return self._same_request((first[0], first[1] == digest)), False
+            checked = clock.split()  # a repeated key is not a submit: timed only once created
             try:
                 view = await self.store.create(
                     data, idempotency=(user_id, key, digest) if key is not None else None
                 )
             except DuplicateKey as dup:
-                first = await self.store.get(dup.order_id)
-                assert first is not None
-                return self._same_request((first, dup.same_request)), False
+                taken = await self.store.get(dup.order_id)
+                assert taken is not None
+                return self._same_request((taken, dup.same_request)), False
             if order.side is OrderSide.BUY:
                 self.ledger.reserve_cash(account_id, needed)
             else:
-                self.ledger.reserve_shares(account_id, order.stock_code, order.quantity)
+                self.ledger.reserve_shares(account_id, order.stock_code, needed)
+        clock.report(SubmitStage.CHECKS, checked)
         clock.lap(SubmitStage.INTENT)
         return await self._send(view, intent, trading, clock), True
+
+    async def _checked(self, user_id: str, trading: Trading, intent: OrderIntent) -> int:
+        """The session, the day's price limits, and the buying power or holdings the
+        order needs; what it holds while it works: cash (BUY) or shares (SELL)."""
+        now = self.market_now(trading.credentials.environment)
+        check_session(now, self._calendar)
+        account_id, credentials = trading.kiwoom_account_id, trading.credentials
+        with acting_for(user_id, account_id):
+            quote = await self.limits.of(intent.stock_code, credentials, now)
+            check_limits(intent, quote)
+            if intent.side is OrderSide.BUY:
+                deposit, reserved = await self.ledger.deposit(account_id, credentials)
+                return check_buying_power(intent, quote, deposit, reserved)
+            balance, held = await self.ledger.balance(account_id, credentials, intent.stock_code)
+            check_holdings(intent, balance, held)
+            return intent.quantity
 
     @staticmethod
     def _same_request(found: tuple[OrderView, bool]) -> OrderView:

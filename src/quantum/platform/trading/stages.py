@@ -40,6 +40,14 @@ class StageClock:
         self._last = time.perf_counter()
 
     def lap(self, stage: SubmitStage) -> None:
+        self._observe(stage, self.split())
+
+    def split(self) -> float:
+        """The seconds since the previous lap or split, kept for :meth:`report` (a
+        stage that counts only if the submit goes on)."""
         now = time.perf_counter()
-        self._observe(stage, now - self._last)
-        self._last = now
+        seconds, self._last = now - self._last, now
+        return seconds
+
+    def report(self, stage: SubmitStage, seconds: float) -> None:
+        self._observe(stage, seconds)
