@@ -1,6 +1,6 @@
 """``POST /api/v1/orders`` served in front of FastAPI's routing, dependencies and
 the middlewares inside them: the submit is the platform's hot path, and on 2
-shared cores each 0.1 ms of its CPU cost about 0.3 ms of latency under load
+shared cores each 0.1 ms of its CPU cost about 0.2-0.3 ms of latency under load
 (``bench.submit_floor --burn-us``). In ``bench.orders`` it took 0.2-0.3 ms of CPU
 off each order and about 1.3 ms off the overhead at p50 (docs/platform.md).
 
