@@ -37,11 +37,17 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-import httpx
 import orjson
 import uvicorn
 
-from bench._harness import cpu_seconds, free_port, python_loop_ms, report, simulator_process
+from bench._harness import (
+    cpu_seconds,
+    free_port,
+    python_loop_ms,
+    report,
+    simulator_process,
+    wait_healthy,
+)
 from bench.orders import (
     SECRET,
     SESSION_START,
@@ -248,20 +254,6 @@ async def measure(base: str, sim_url: str, pid: int, users: int, each: int, kind
     report(f"floor_overhead_p50_ms_{kind}", p50 - direct_p50, "ms")
 
 
-def _wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the floor server exited early")
-        try:
-            if httpx.get(f"{base}/stats", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError("the floor server did not start")
-
-
 def run(kind: str, dsn: str, users: int, each: int, burn_us: float) -> None:
     report(f"machine_loop_ms_{kind}", python_loop_ms(), "ms")
     config = {"clock": "fixed", "start": SESSION_START, "rate_limit": {"per_second": 100000}}
@@ -272,7 +264,7 @@ def run(kind: str, dsn: str, users: int, each: int, burn_us: float) -> None:
         process = subprocess.Popen(command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         try:
             base = f"http://127.0.0.1:{port}"
-            _wait_ready(base, process)
+            wait_healthy("the floor server", f"{base}/stats", process, 30, lambda: "")
             asyncio.run(measure(base, sim_url, process.pid, users, each, kind))
         finally:
             process.terminate()

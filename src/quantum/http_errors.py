@@ -132,6 +132,11 @@ class BodyTooLarge(StarletteHTTPException):
         super().__init__(413, f"the request body may be at most {limit} bytes")
 
 
+def declares_over(content_length: bytes | None, limit: int) -> bool:
+    """A ``Content-Length`` header that announces more than ``limit`` bytes."""
+    return content_length is not None and content_length.isdigit() and int(content_length) > limit
+
+
 class BodyLimit:
     """Request bodies of at most ``max_body_size`` bytes, else the JSON 413: at once
     when ``Content-Length`` says so (the server reads no more than it declares),
@@ -149,7 +154,7 @@ class BodyLimit:
         limit = self.max_body_size
         for name, value in scope["headers"]:
             if name == b"content-length":
-                if value.isdigit() and int(value) > limit:
+                if declares_over(value, limit):
                     await error_response(413, "payload_too_large", BodyTooLarge(limit).detail)(
                         scope, receive, send
                     )

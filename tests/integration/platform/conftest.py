@@ -136,6 +136,12 @@ class Harness:
 StartHarness = Callable[..., Awaitable[Harness]]
 
 
+def asgi_client(app: Any) -> httpx.AsyncClient:
+    """A client of ``app`` in this process, as from the address 10.1.2.3."""
+    transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 5000))
+    return httpx.AsyncClient(transport=transport, base_url="http://platform")
+
+
 @pytest.fixture
 async def start_harness(
     database_url: str,
@@ -153,9 +159,7 @@ async def start_harness(
             database_url, data_dir, simulator_url=sim.base_url, **overrides
         )
         platform = await Platform.start(settings, simulator_clock=sim.sim.clock.now)
-        app = create_platform_app(platform=platform)
-        transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 5000))
-        client = httpx.AsyncClient(transport=transport, base_url="http://platform")
+        client = asgi_client(create_platform_app(platform=platform))
         started.append((platform, client))
         return Harness(platform, client, sim)
 

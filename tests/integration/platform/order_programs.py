@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
-from tests.integration.platform.conftest import Harness, error_of, platform_settings
+from tests.integration.platform.conftest import (
+    Harness,
+    asgi_client,
+    error_of,
+    platform_settings,
+)
 from tests.integration.platform.databases import database
 from tests.integration.platform.test_portfolio_api import assert_matches_broker, broker_view
 from tests.integration.serving import serve_in_thread
@@ -895,11 +900,7 @@ async def fresh_platform(kind: str, scratch: Path) -> AsyncIterator[Harness]:
                 settings = platform_settings(url, scratch / "data", simulator_url=sim.base_url)
                 platform = await Platform.start(settings, simulator_clock=sim.sim.clock.now)
                 try:
-                    app = create_platform_app(platform=platform)
-                    transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 5000))
-                    async with httpx.AsyncClient(
-                        transport=transport, base_url="http://platform"
-                    ) as client:
+                    async with asgi_client(create_platform_app(platform=platform)) as client:
                         yield Harness(platform, client, sim)
                 finally:
                     await platform.aclose()

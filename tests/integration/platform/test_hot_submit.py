@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
-from tests.integration.platform.conftest import USER_PASSWORD, Harness
+from tests.integration.platform.conftest import USER_PASSWORD, Harness, asgi_client
 from tests.integration.platform.test_orders_api import order_body, quote
 
 from quantum.http_errors import MAX_BODY_BYTES
@@ -21,11 +21,6 @@ from quantum.platform.app import create_platform_app
 URL = "/api/v1/orders"
 VOLATILE = {"orderId", "brokerOrderNo", "clientOrderId", "createdAt", "updatedAt"}
 """What differs between two orders placed alike (their ids and times)."""
-
-
-def client_of(app: Any) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 5000))
-    return httpx.AsyncClient(transport=transport, base_url="http://platform")
 
 
 HEADERS = ("content-type", "www-authenticate", "retry-after")
@@ -90,7 +85,7 @@ async def test_every_answer_matches_the_fastapi_route(harness: Harness) -> None:
         ("declared too large", {"content": b" " * (MAX_BODY_BYTES + 1), "headers": {**headers, **json_type}}),
         ("streamed too large", {"content": chunks(MAX_BODY_BYTES + 8192), "headers": {**headers, **json_type}}),
     ]  # fmt: skip
-    plain = client_of(create_platform_app(platform=harness.platform, hot_paths=False))
+    plain = asgi_client(create_platform_app(platform=harness.platform, hot_paths=False))
     try:
         for name, request in cases:
             if not isinstance(request.get("content"), bytes | str | None):
@@ -130,7 +125,7 @@ async def test_a_valid_submit_never_reaches_fastapi(harness: Harness) -> None:
         scope["app"] = app  # as Starlette sets it, for the platform and the route
         await hot(scope, receive, send)
 
-    async with client_of(entry) as client:
+    async with asgi_client(entry) as client:
         placed = await client.post(URL, json=order_body(price=q["lowerLimit"]), headers=headers)
         assert placed.status_code == 201, placed.text
         assert placed.json()["state"] == "ACCEPTED"

@@ -26,7 +26,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from quantum.http_errors import MAX_BODY_BYTES
+from quantum.http_errors import MAX_BODY_BYTES, declares_over
 from quantum.platform.api import orders
 from quantum.platform.api.deps import trading_of
 from quantum.platform.api.orders import IDEMPOTENCY_KEY_MAX, OrderIn, place_order
@@ -65,7 +65,7 @@ class HotSubmit:
             token is None
             or not _is_json(headers.get(b"content-type"))
             or (key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX)
-            or _declared_length(headers.get(b"content-length")) > self.max_body_size
+            or declares_over(headers.get(b"content-length"), self.max_body_size)
         ):
             await self.app(scope, receive, send)
             return
@@ -135,10 +135,6 @@ def _bearer_token(value: bytes | None) -> str | None:
 def _is_json(value: bytes | None) -> bool:
     """``application/json`` (with parameters, if any); FastAPI decides the rest."""
     return value is not None and value.split(b";", 1)[0].strip().lower() == b"application/json"
-
-
-def _declared_length(value: bytes | None) -> int:
-    return int(value) if value is not None and value.isdigit() else 0
 
 
 async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool] | None:

@@ -169,12 +169,13 @@ class OrderService:
             try:
                 needed = await self._checked(user_id, trading, intent)
             except (ApiError, BrokerError):
-                first = (
+                found = (
                     await self.store.by_idempotency_key(user_id, key) if key is not None else None
                 )
-                if first is None:
+                if found is None:
                     raise
-                return self._same_request((first[0], first[1] == digest)), False
+                first, first_digest = found
+                return self._same_request(first, first_digest == digest), False
             checked = clock.split()  # a repeated key is not a submit: timed only once created
             try:
                 view = await self.store.create(
@@ -183,7 +184,7 @@ class OrderService:
             except DuplicateKey as dup:
                 taken = await self.store.get(dup.order_id)
                 assert taken is not None
-                return self._same_request((taken, dup.same_request)), False
+                return self._same_request(taken, dup.same_request), False
             if order.side is OrderSide.BUY:
                 self.ledger.reserve_cash(account_id, needed)
             else:
@@ -209,8 +210,7 @@ class OrderService:
             return intent.quantity
 
     @staticmethod
-    def _same_request(found: tuple[OrderView, bool]) -> OrderView:
-        view, same = found
+    def _same_request(view: OrderView, same: bool) -> OrderView:
         if not same:
             raise Unprocessable(
                 "this idempotency key was used for a different order",
